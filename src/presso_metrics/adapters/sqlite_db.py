@@ -1,0 +1,212 @@
+"""The embedded database: one SQLite file holds the bus, the queues and the metrics table.
+
+- WAL mode, so the dashboard reads while workers write, and several worker processes can
+  share the file (each write is a ``BEGIN IMMEDIATE`` transaction).
+- ``synchronous=FULL``: a committed batch survives a power cut. A counted event's message is
+  deleted right after, so a lost commit would lose the count.
+- Schema changes are named migrations, recorded in the ``migrations`` table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from presso_metrics.exceptions import ConfigError, StoreUnavailableError
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_metrics_table",
+        """
+        CREATE TABLE counters (
+            pk  TEXT NOT NULL,
+            sk  TEXT NOT NULL,
+            val INTEGER NOT NULL,
+            PRIMARY KEY (pk, sk)
+        ) WITHOUT ROWID;
+        CREATE TABLE markers (
+            id         TEXT PRIMARY KEY,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX markers_by_expiry ON markers (expires_at);
+        CREATE TABLE dimension_values (
+            pk    TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (pk, value)
+        ) WITHOUT ROWID;
+        CREATE TABLE settings (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
+    (
+        "0002_queues",
+        """
+        CREATE TABLE queues (
+            name               TEXT PRIMARY KEY,
+            visibility_timeout INTEGER NOT NULL,
+            max_receive_count  INTEGER,
+            dead_letter_queue  TEXT REFERENCES queues (name),
+            created_at         REAL NOT NULL
+        );
+        CREATE TABLE messages (
+            id                INTEGER PRIMARY KEY,
+            queue             TEXT NOT NULL REFERENCES queues (name),
+            message_id        TEXT NOT NULL UNIQUE,
+            body              TEXT NOT NULL,
+            attributes        TEXT,
+            sent_at           REAL NOT NULL,
+            visible_at        REAL NOT NULL,
+            receive_count     INTEGER NOT NULL DEFAULT 0,
+            first_received_at REAL,
+            receipt_handle    TEXT
+        );
+        CREATE INDEX messages_by_visibility ON messages (queue, visible_at);
+        """,
+    ),
+    (
+        "0003_event_bus",
+        """
+        CREATE TABLE buses (
+            name       TEXT PRIMARY KEY,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE rules (
+            bus     TEXT NOT NULL REFERENCES buses (name),
+            name    TEXT NOT NULL,
+            pattern TEXT NOT NULL,
+            state   TEXT NOT NULL DEFAULT 'ENABLED',
+            PRIMARY KEY (bus, name)
+        );
+        CREATE TABLE targets (
+            bus   TEXT NOT NULL,
+            rule  TEXT NOT NULL,
+            id    TEXT NOT NULL,
+            queue TEXT NOT NULL REFERENCES queues (name),
+            PRIMARY KEY (bus, rule, id),
+            FOREIGN KEY (bus, rule) REFERENCES rules (bus, name) ON DELETE CASCADE
+        );
+        """,
+    ),
+]
+
+
+def _is_busy(e: sqlite3.OperationalError) -> bool:
+    text = str(e).lower()
+    return "locked" in text or "busy" in text
+
+
+class Database:
+    """A SQLite file shared by the embedded adapters; one connection per thread."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+        self.path = str(path)
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._migrated = False
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            parent = Path(self.path).resolve().parent
+            if not parent.is_dir():
+                raise ConfigError(
+                    f"{self.path}: directory {parent} does not exist; create it or pick "
+                    "another --db path"
+                )
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as e:
+            raise ConfigError(
+                f"{self.path}: cannot open as a presso-metrics database ({e}); "
+                "is it a SQLite file? pick another --db path"
+            ) from None
+        if not self._migrated:
+            migrate(conn)
+            self._migrated = True
+        return conn
+
+    @contextlib.contextmanager
+    def write(self, *, attempts: int = 5) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction; committed on success, rolled back on error.
+
+        Waiting for the write lock is retried; if the database stays locked, raises
+        :class:`StoreUnavailableError` (a transient failure: the batch is retried later).
+        """
+        conn = self.connection
+        for attempt in range(attempts):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as e:
+                if not _is_busy(e) or attempt == attempts - 1:
+                    raise StoreUnavailableError(f"{self.path}: database is busy ({e})") from e
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(e, sqlite3.OperationalError) and _is_busy(e):
+                raise StoreUnavailableError(f"{self.path}: database is busy ({e})") from e
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply the migrations not yet recorded in the database; return their names."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
+    if all(name in done for name, _ in MIGRATIONS):
+        return []
+    applied = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
+        for name, sql in MIGRATIONS:
+            if name in done:
+                continue
+            for statement in sql.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, datetime('now'))", (name,)
+            )
+            applied.append(name)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return applied

@@ -1,0 +1,153 @@
+"""The embedded metrics table: exactly-once counting in one SQL transaction per batch.
+
+Markers go in with ``INSERT ... ON CONFLICT DO NOTHING RETURNING``, which tells which events are
+new; the summed increments of the new ones are then upserted
+(``ON CONFLICT DO UPDATE SET val = val + excluded.val``). Both commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+
+import orjson
+
+from presso_metrics.adapters.sqlite_db import Database
+from presso_metrics.domain.counting import CounterKey, CountedEvent, sum_increments
+from presso_metrics.domain.metrics import DimensionCap
+from presso_metrics.exceptions import StoreUnavailableError
+from presso_metrics.ports import ApplyResult, Counter
+
+log = logging.getLogger("presso_metrics.sqlite_store")
+
+# Longer than any redelivery: SQS keeps a message at most 14 days.
+DEFAULT_MARKER_TTL = timedelta(days=14)
+
+_INSERT_MARKERS = """
+    INSERT INTO markers (id, expires_at)
+    SELECT value, ? FROM json_each(?) WHERE true
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+"""
+_UPSERT_COUNTERS = """
+    INSERT INTO counters (pk, sk, val)
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+    FROM json_each(?) WHERE true
+    ON CONFLICT (pk, sk) DO UPDATE SET val = val + excluded.val
+"""
+
+
+class SqliteMetricsStore:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        caps: Mapping[str, DimensionCap] | None = None,
+        marker_ttl: timedelta = DEFAULT_MARKER_TTL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.caps = dict(caps or {})
+        self.marker_ttl = marker_ttl
+        self.clock = clock
+
+    def apply(self, events: Sequence[CountedEvent]) -> ApplyResult:
+        result = ApplyResult()
+        if not events:
+            return result
+        expires = int(self.clock() + self.marker_ttl.total_seconds())
+        by_marker = {e.marker: e for e in events}
+        try:
+            with self.db.write() as conn:
+                new = {
+                    row[0]
+                    for row in conn.execute(_INSERT_MARKERS, (expires, orjson.dumps(list(by_marker))))
+                }
+                sums = sum_increments(by_marker[m] for m in new)
+                if self.caps:
+                    sums = self._capped(conn, sums)
+                if sums:
+                    rows = [(k.partition, k.sort_key, n) for k, n in sums.items()]
+                    conn.execute(_UPSERT_COUNTERS, (orjson.dumps(rows),))
+        except StoreUnavailableError as e:
+            result.failed = {m: str(e) for m in by_marker}
+            return result
+        result.counted = new
+        result.duplicates = set(by_marker) - new
+        return result
+
+    def _capped(self, db: sqlite3.Connection, sums: dict[CounterKey, int]) -> dict[CounterKey, int]:
+        """Map dimension values beyond their metric's cap of distinct values to its overflow
+        label, registering the values that fit. Runs inside the apply transaction."""
+        wanted: dict[str, list[str]] = {}
+        for key in sums:
+            cap = self.caps.get(key.partition)
+            if cap is not None and key.dimension not in cap.exempt:
+                values = wanted.setdefault(key.partition, [])
+                if key.dimension not in values:
+                    values.append(key.dimension)
+        overflow: dict[str, set[str]] = {}
+        for partition, values in wanted.items():
+            cap = self.caps[partition]
+            known = {
+                row[0]
+                for row in db.execute(
+                    "SELECT value FROM dimension_values WHERE pk = ? AND value IN "
+                    "(SELECT value FROM json_each(?))",
+                    (partition, orjson.dumps(values)),
+                )
+            }
+            fresh = [v for v in values if v not in known]
+            if not fresh:
+                continue
+            (count,) = db.execute(
+                "SELECT count(*) FROM dimension_values WHERE pk = ?", (partition,)
+            ).fetchone()
+            room = max(cap.max_values - count, 0)
+            admitted, refused = fresh[:room], fresh[room:]
+            if admitted:
+                db.executemany(
+                    "INSERT INTO dimension_values (pk, value) VALUES (?, ?)",
+                    [(partition, v) for v in admitted],
+                )
+            if refused:
+                overflow[partition] = set(refused)
+                log.warning(
+                    "partition %s holds %d distinct values, its cap: %d new values counted as %r",
+                    partition, cap.max_values, len(refused), cap.overflow_label,
+                )
+        if not overflow:
+            return sums
+        out: dict[CounterKey, int] = {}
+        for key, n in sums.items():
+            if key.dimension in overflow.get(key.partition, ()):
+                key = key._replace(dimension=self.caps[key.partition].overflow_label)
+            out[key] = out.get(key, 0) + n
+        return out
+
+    def read(self, partition: str, first_bucket: str, last_bucket: str) -> list[Counter]:
+        rows = self.db.connection.execute(
+            "SELECT sk, val FROM counters WHERE pk = ? AND sk >= ? AND sk < ? ORDER BY sk",
+            (partition, first_bucket, last_bucket + "~"),
+        )
+        return [Counter(CounterKey.parse(partition, sk), val) for sk, val in rows]
+
+    def bucket_span(self, partition: str) -> tuple[str, str] | None:
+        row = self.db.connection.execute(
+            "SELECT min(sk), max(sk) FROM counters WHERE pk = ?", (partition,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return row[0].partition("#")[0], row[1].partition("#")[0]
+
+    def is_empty(self) -> bool:
+        return self.db.connection.execute("SELECT 1 FROM counters LIMIT 1").fetchone() is None
+
+    def prune_markers(self) -> int:
+        """Delete expired markers (DynamoDB's TTL does this on AWS); returns how many."""
+        with self.db.write() as conn:
+            cur = conn.execute("DELETE FROM markers WHERE expires_at < ?", (int(self.clock()),))
+            return cur.rowcount

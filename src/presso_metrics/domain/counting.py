@@ -1,0 +1,210 @@
+"""What an event counts for: the counters it increments, or why it cannot be counted.
+
+Pure functions over :class:`Envelope` and :class:`MetricSet`. The result for one event is a
+:class:`CountedEvent` (its dedup marker and its increments), a :class:`Rejection`, or a
+:class:`Skipped` (a replay the operator did not opt in to, or an event no metric counts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from presso_metrics.domain.buckets import BucketError, bucket_of
+from presso_metrics.domain.envelope import Envelope, Rejection
+from presso_metrics.domain.metrics import Metric, MetricSet
+
+REPLAY_MODES = ("skip", "rebuild", "backfill")
+
+
+class CounterKey(NamedTuple):
+    """One counter: DynamoDB ``PK = partition``, ``SK = "<bucket>#<dimension>"``."""
+
+    partition: str
+    bucket: str
+    dimension: str
+
+    @property
+    def sort_key(self) -> str:
+        return f"{self.bucket}#{self.dimension}"
+
+    @classmethod
+    def parse(cls, partition: str, sort_key: str) -> CounterKey:
+        bucket, _, dimension = sort_key.partition("#")
+        return cls(partition, bucket, dimension)
+
+
+@dataclass(frozen=True, slots=True)
+class CountedEvent:
+    """An event to count once: ``marker`` is its dedup identity."""
+
+    marker: str
+    increments: Mapping[CounterKey, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    reason: str  # "replay" or "unmatched"
+
+
+@dataclass(frozen=True)
+class ReplayPolicy:
+    """What to do with events replayed from an archive (they carry ``replay-name``).
+
+    ``skip`` (default): acknowledge without counting; their markers may have expired, so
+    counting them could count twice. ``rebuild``: count them, for rebuilding into an empty
+    store. ``backfill``: count them for the named metrics only, under a separate marker so a
+    backfill does not collide with the original counting.
+    """
+
+    mode: str = "skip"
+    metrics: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.mode not in REPLAY_MODES:
+            raise ValueError(f"replay mode must be one of {', '.join(REPLAY_MODES)}")
+        if self.mode == "backfill" and not self.metrics:
+            raise ValueError("backfill needs the names of the metrics to backfill")
+
+
+_MISSING: Any = object()
+
+
+def count_event(
+    envelope: Envelope, metrics: MetricSet, replay: ReplayPolicy = ReplayPolicy()
+) -> CountedEvent | Rejection | Skipped:
+    marker = envelope.identity
+    selected: Iterable[Metric] = metrics.metrics
+    if envelope.replay_name is not None:
+        if replay.mode == "skip":
+            return Skipped("replay")
+        if replay.mode == "backfill":
+            selected = [m for m in metrics.metrics if m.name in replay.metrics]
+            marker = f"{marker}#backfill:{'+'.join(sorted(replay.metrics))}"
+    event = envelope.raw
+    increments: dict[CounterKey, int] = {}
+    buckets: dict[str, str] = {}
+    for metric in selected:
+        if not metric.pattern.matches(event):
+            continue
+        bucket = buckets.get(metric.granularity)
+        if bucket is None:
+            try:
+                bucket = bucket_of(envelope.time, metric.granularity, metrics.time_zone)
+            except BucketError:
+                return Rejection(
+                    "time_out_of_range",
+                    f"time {envelope.time.isoformat()} cannot be placed in a "
+                    f"{metric.granularity} in {metrics.time_zone}",
+                    "time",
+                    metric.name,
+                )
+            buckets[metric.granularity] = bucket
+        values = dimension_values(event, metric) if metric.dimension else ()
+        if isinstance(values, Rejection):
+            return values
+        if values is None:  # the event has no value for the dimension
+            if metric.on_missing == "skip":
+                continue
+            values = (metric.missing_label,)
+        for value in values:
+            key = CounterKey(metric.partition, bucket, value)
+            increments[key] = increments.get(key, 0) + 1
+        if metric.total:
+            key = CounterKey(metric.partition, bucket, metric.total)
+            increments[key] = increments.get(key, 0) + 1
+    if not increments:
+        return Skipped("unmatched")
+    return CountedEvent(marker, increments)
+
+
+def dimension_values(event: Mapping[str, Any], metric: Metric) -> tuple[str, ...] | None | Rejection:
+    """The metric's dimension values in ``event``: the first present alternative path.
+
+    ``None`` when no path is present (or the value is null, empty or blank) and the metric
+    does not reject that; a :class:`Rejection` for a wrong type, an over-long value, or a
+    value that would collide with the metric's total.
+    """
+    found = _MISSING
+    used = metric.dimension[0]
+    for path in metric.dimension:
+        value = _walk(event, path)
+        if value is not _MISSING and value is not None:
+            found, used = value, path
+            break
+    field = ".".join(used)
+    if isinstance(found, str):
+        values: list[Any] = [found]
+    elif isinstance(found, list):
+        values = found
+    elif found is _MISSING:
+        values = []
+    else:
+        return Rejection(
+            "dimension_wrong_type",
+            f"{field} must be a string (or an array of strings), not {type(found).__name__}",
+            field,
+            metric.name,
+        )
+    out = []
+    for v in values:
+        if not isinstance(v, str):
+            return Rejection(
+                "dimension_wrong_type",
+                f"{field} must hold strings, not {type(v).__name__}",
+                field,
+                metric.name,
+            )
+        if not v.strip():
+            continue
+        if len(v) > metric.max_dimension_length:
+            return Rejection(
+                "dimension_too_long",
+                f"{field} is {len(v)} characters long; metric {metric.name} accepts at most "
+                f"{metric.max_dimension_length} (max_dimension_length in the metrics file)",
+                field,
+                metric.name,
+            )
+        if v == metric.total:
+            return Rejection(
+                "dimension_reserved",
+                f"{field} is {v!r}, the name of metric {metric.name}'s total",
+                field,
+                metric.name,
+            )
+        out.append(v)
+    if out:
+        return tuple(out)
+    if metric.on_missing == "reject":
+        paths = " or ".join(".".join(p) for p in metric.dimension)
+        return Rejection(
+            "dimension_missing",
+            f"the event has no {metric.dimension_label} ({paths}) and metric {metric.name} "
+            "requires one",
+            field,
+            metric.name,
+        )
+    if isinstance(found, list):
+        return ()  # an empty (or all-blank) array: no values, so nothing to count
+    return None
+
+
+def _walk(event: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = event
+    for part in path:
+        if not isinstance(node, Mapping):
+            return _MISSING
+        node = node.get(part, _MISSING)
+        if node is _MISSING:
+            return _MISSING
+    return node
+
+
+def sum_increments(events: Iterable[CountedEvent]) -> dict[CounterKey, int]:
+    """The summed delta of each counter over ``events``."""
+    total: dict[CounterKey, int] = {}
+    for e in events:
+        for key, n in e.increments.items():
+            total[key] = total.get(key, 0) + n
+    return total

@@ -1,0 +1,78 @@
+"""``presso-metrics demo``: the whole pipeline on the embedded default, start to finish."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, timedelta
+from typing import Any
+
+from presso_metrics import bootstrap
+from presso_metrics.bootstrap import Settings
+from presso_metrics.entrypoints import cli
+from presso_metrics.entrypoints.worker import WorkerOptions, run
+from presso_metrics.service import list_dead_letters
+from presso_metrics.simulation import SOURCE, simulate_days
+from presso_metrics.views import report_rows
+
+
+def broken_event(day: date) -> dict[str, Any]:
+    """An order event from a client that forgot the drink: the demo's dead letter."""
+    return {
+        "id": f"demo-broken-{day.isoformat()}",
+        "source": SOURCE,
+        "detail-type": "OrderManager.WaitingCompletion",
+        "time": f"{day.isoformat()}T09:30:00Z",
+        "detail": {"orderId": "no-drink", "drinkOrder": {"modifiers": ["Oat"]}},
+    }
+
+
+def run_demo(settings: Settings, *, orders: int, days: int, seed: int) -> None:
+    say = cli.err.print
+    stack = bootstrap.build(settings)
+    try:
+        described = bootstrap.provision_embedded(stack.resources, settings, stack.metrics)
+        say(
+            f"[bold]embedded stack[/] in {described['database']}: bus {settings.names.bus} -> "
+            f"rule {settings.names.rule} -> queue {settings.names.queue} "
+            f"(dead letters: {settings.names.dead_letter_queue}) -> worker -> counters"
+        )
+        simulation = simulate_days(
+            orders=orders, days=days, duplicates=0.05, seed=seed, zone=stack.metrics.time_zone
+        )
+        first_day = simulation.start
+        events = [*simulation.events, broken_event(first_day)]
+        say(
+            f"simulated {orders} orders over {days} day(s) from {first_day}: "
+            f"{len(events)} deliveries, {simulation.duplicates} of them duplicates, 1 broken"
+        )
+        published = cli.publish_all(stack.bus, events, 500)
+        depth = stack.queue.depth().total
+    finally:
+        stack.close()
+    build = functools.partial(bootstrap.build, settings, provision=False)
+    options = WorkerOptions(batch_size=100, drain=True, poll_seconds=0.2)
+    with cli.progress_bar(f"draining {settings.names.queue}", depth) as advance:
+        stats = run(build, options, on_batch=lambda s: advance(s["received"] - s["failed"]))
+    say(
+        f"published {published.published} events; the worker counted {stats.counted} events, "
+        f"dropped {stats.duplicates} duplicate deliveries, dead-lettered {stats.rejected}"
+    )
+    stack = bootstrap.build(settings, provision=False)
+    try:
+        last_day = first_day + timedelta(days=days - 1)
+        rows = report_rows(stack.store, stack.metrics, None, first_day, last_day)
+        letters = list_dead_letters(stack.dead_letters)
+    finally:
+        stack.close()
+    cli.out.print()
+    cli.print_report(stack.metrics, rows, "table", stack.metrics.names())
+    if letters:
+        cli.out.print(f"dead-letter queue: {len(letters)} message(s); the latest:")
+        latest = letters[-1]
+        cli.out.print(f"  {latest.reason}: {latest.message}")
+        cli.out.print("  (see them all with `presso-metrics dlq list`)")
+    cli.out.print(
+        "next: `presso-metrics serve` for the dashboard, `presso-metrics report --format json`, "
+        "`presso-metrics --help`"
+    )
+

@@ -1,0 +1,223 @@
+"""The worker: what Lambda's SQS event source mapping does, for the embedded queue or a real SQS
+queue.
+
+It receives up to ``batch_size`` messages (waiting up to ``batching_window`` seconds to fill a
+batch), builds the exact Lambda SQS event, hands it to the same batch processor the Lambda
+handler uses, deletes the messages that succeeded and leaves the reported failures to come back
+after their visibility timeout. ``concurrency`` runs that many consumer processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue as queue_module
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from types import FrameType
+from typing import Any
+
+from presso_metrics.ports import Queue, ReceivedMessage
+from presso_metrics.service import BatchOutcome, BatchProcessor, batch_messages
+
+log = logging.getLogger("presso_metrics.worker")
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    batch_size: int = 10
+    batching_window: float = 0.0
+    concurrency: int = 1
+    visibility_timeout: int | None = None
+    drain: bool = False
+    poll_seconds: float = 1.0  # how long an idle receive waits (long polling)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= 10_000:
+            raise ValueError("batch size must be from 1 to 10000 (Lambda's limit for SQS)")
+        if not 0 <= self.batching_window <= 300:
+            raise ValueError("the batching window is from 0 to 300 seconds (Lambda's limit)")
+        if not 1 <= self.concurrency <= 64:
+            raise ValueError("concurrency must be from 1 to 64")
+
+
+@dataclass
+class WorkerStats:
+    batches: int = 0
+    received: int = 0
+    counted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    replays_skipped: int = 0
+    unmatched: int = 0
+    failed: int = 0
+
+    def add(self, summary: dict[str, int]) -> None:
+        self.batches += 1
+        for f in fields(self):
+            if f.name != "batches":
+                setattr(self, f.name, getattr(self, f.name) + summary.get(f.name, 0))
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def collect(queue: Queue, options: WorkerOptions) -> list[ReceivedMessage]:
+    """One batch: what the event source mapping would hand to one invocation."""
+    wait = options.poll_seconds if options.batching_window == 0 else 0.0
+    messages = queue.receive(
+        options.batch_size, wait_seconds=wait, visibility_timeout=options.visibility_timeout
+    )
+    if options.batching_window > 0:
+        deadline = time.monotonic() + options.batching_window
+        while len(messages) < options.batch_size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            messages += queue.receive(
+                options.batch_size - len(messages),
+                wait_seconds=min(left, 1.0),
+                visibility_timeout=options.visibility_timeout,
+            )
+    return messages
+
+
+def consume(
+    queue: Queue,
+    processor: BatchProcessor,
+    options: WorkerOptions,
+    *,
+    stop: threading.Event | None = None,
+    on_batch: Callable[[BatchOutcome], None] | None = None,
+) -> WorkerStats:
+    """Poll ``queue`` until ``stop`` is set (or, with ``drain``, until it is empty)."""
+    stats = WorkerStats()
+    stop = stop or threading.Event()
+    empty_checks = 0
+    while not stop.is_set():
+        messages = collect(queue, options)
+        if not messages:
+            if options.drain:
+                # Nothing visible: done when nothing is in flight either (another worker's
+                # messages, or failures waiting out their visibility timeout).
+                empty_checks = empty_checks + 1 if queue.depth().total == 0 else 0
+                if empty_checks >= 2:
+                    break
+                if empty_checks == 0:
+                    time.sleep(min(options.poll_seconds, 0.2))
+            continue
+        empty_checks = 0
+        outcome = processor.process(batch_messages(messages, queue))
+        failed = set(outcome.item_failures)
+        done = [m.receipt_handle for m in messages if m.message_id not in failed]
+        if done:
+            queue.delete(done)
+        summary = outcome.summary()
+        stats.add(summary)
+        log.info("batch processed", extra={"batch": summary, "queue": queue.name})
+        if on_batch is not None:
+            on_batch(outcome)
+    return stats
+
+
+def run(
+    build_stack: Callable[[], Any],
+    options: WorkerOptions,
+    *,
+    on_batch: Callable[[dict[str, int]], None] | None = None,
+    stop: threading.Event | None = None,
+) -> WorkerStats:
+    """Run ``options.concurrency`` consumers. ``build_stack`` (picklable when concurrency > 1)
+    returns a bootstrap Stack; each consumer process builds its own."""
+    stop = stop or threading.Event()
+    if options.concurrency == 1:
+        stack = build_stack()
+        try:
+            return consume(
+                stack.queue,
+                stack.processor,
+                options,
+                stop=stop,
+                on_batch=(lambda o: on_batch(o.summary())) if on_batch else None,
+            )
+        finally:
+            stack.close()
+    context = multiprocessing.get_context("spawn")
+    reports: multiprocessing.Queue[tuple[str, dict[str, int]]] = context.Queue()
+    stop_flag = context.Event()
+    workers = [
+        context.Process(
+            target=_child, args=(build_stack, options, reports, stop_flag), daemon=True
+        )
+        for _ in range(options.concurrency)
+    ]
+    for w in workers:
+        w.start()
+    stats = WorkerStats()
+    finished = 0
+    try:
+        while finished < len(workers):
+            if stop.is_set():
+                stop_flag.set()
+            try:
+                kind, summary = reports.get(timeout=0.2)
+            except queue_module.Empty:
+                if not any(w.is_alive() for w in workers):
+                    break
+                continue
+            if kind == "batch":
+                stats.add(summary)
+                if on_batch:
+                    on_batch(summary)
+            else:
+                finished += 1
+    finally:
+        stop_flag.set()
+        for w in workers:
+            w.join(timeout=30)
+    crashed = [w.exitcode for w in workers if w.exitcode not in (0, None)]
+    if crashed:
+        raise RuntimeError(f"{len(crashed)} worker process(es) failed (exit codes {crashed})")
+    return stats
+
+
+def _child(
+    build_stack: Callable[[], Any],
+    options: WorkerOptions,
+    reports: Any,
+    stop_flag: Any,
+) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    stop = threading.Event()
+
+    def watch() -> None:
+        stop_flag.wait()
+        stop.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    stack = build_stack()
+    try:
+        consume(
+            stack.queue,
+            stack.processor,
+            options,
+            stop=stop,
+            on_batch=lambda o: reports.put(("batch", o.summary())),
+        )
+    finally:
+        stack.close()
+        reports.put(("done", {}))
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """Finish the batch in hand, then stop, on SIGINT or SIGTERM."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        log.warning("signal %d: stopping after the current batch", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
