@@ -47,6 +47,7 @@ class Settings:
     max_receive_count: int = 5
     marker_ttl: timedelta = timedelta(days=14)
     busy_timeout: float = 30.0
+    write_attempts: int = 5
     dead_letter_queue_url: str | None = None  # AWS: skips the lookup by name
 
     def with_(self, **changes: Any) -> Settings:
@@ -109,7 +110,9 @@ def _embedded(settings: Settings, metrics: MetricSet, *, provision: bool) -> Sta
     from presso_metrics.adapters.sqlite_db import Database
     from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
 
-    db = Database(settings.db, busy_timeout=settings.busy_timeout)
+    db = Database(
+        settings.db, busy_timeout=settings.busy_timeout, write_attempts=settings.write_attempts
+    )
     if provision:
         provision_embedded(db, settings, metrics)
     store = SqliteMetricsStore(db, caps=metrics.caps(), marker_ttl=settings.marker_ttl)

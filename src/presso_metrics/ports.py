@@ -53,6 +53,9 @@ class MetricsStore(Protocol):
 class OutgoingMessage:
     body: str
     attributes: Mapping[str, str] = field(default_factory=dict)
+    # Sending twice with the same dedup id enqueues once where the queue can tell (the
+    # embedded queue, SQS FIFO); a standard SQS queue may hold both.
+    dedup_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,9 @@ def dead_letter(record: Mapping[str, Any], why: Rejection, now: datetime) -> Out
         # Lone surrogates or characters SQS refuses: keep the exact text, base64-encoded.
         body = base64.b64encode(body.encode("utf-8", "surrogatepass")).decode("ascii")
         attributes[BODY_ENCODING] = "base64"
-    return OutgoingMessage(body, attributes)
+    # Keyed by the source message: a crash between dead-lettering and acknowledging delivers
+    # the record again, and it must not be dead-lettered twice.
+    return OutgoingMessage(body, attributes, dedup_id=attributes["presso.message-id"])
 
 
 def _is_sqs_text(text: str) -> bool:
@@ -253,7 +255,9 @@ def _message_id(record: Any, index: int) -> str:
     return f"record-{index}"
 
 
-def _attribute(record: Mapping[str, Any], name: str) -> str | None:
+def _attribute(record: Any, name: str) -> str | None:
+    if not isinstance(record, Mapping):
+        return None
     attributes = record.get("messageAttributes")
     if not isinstance(attributes, Mapping):
         return None
@@ -313,7 +317,13 @@ class DeadLetter:
 
 
 def list_dead_letters(dlq: Queue, limit: int = 1000) -> list[DeadLetter]:
-    return [DeadLetter.of(m) for m in dlq.peek(limit)]
+    """The dead letters, one per source message (a standard SQS queue can hold a record twice
+    if a consumer crashed between dead-lettering and acknowledging it)."""
+    letters: dict[str, DeadLetter] = {}
+    for m in dlq.peek(limit):
+        letter = DeadLetter.of(m)
+        letters.setdefault(letter.message_id, letter)
+    return list(letters.values())
 
 
 def redrive(

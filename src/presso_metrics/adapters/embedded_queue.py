@@ -99,13 +99,20 @@ def queue_config(conn: sqlite3.Connection, name: str) -> QueueConfig:
 
 
 def insert_messages(
-    conn: sqlite3.Connection, queue: str, rows: Sequence[tuple[str, str | None]], now: float
+    conn: sqlite3.Connection,
+    queue: str,
+    rows: Sequence[tuple[str, str | None]] | Sequence[tuple[str, str | None, str | None]],
+    now: float,
 ) -> None:
-    """Insert already-encoded messages; the caller holds the write transaction."""
+    """Insert already-encoded messages ``(body, attributes, [dedup id])``; the caller holds the
+    write transaction. A message whose dedup id the queue already holds is not added again."""
     conn.executemany(
-        "INSERT INTO messages (queue, message_id, body, attributes, sent_at, visible_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [(queue, str(uuid.uuid4()), body, attrs, now, now) for body, attrs in rows],
+        "INSERT INTO messages (queue, message_id, body, attributes, sent_at, visible_at, "
+        "dedup_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [
+            (queue, str(uuid.uuid4()), row[0], row[1], now, now, row[2] if len(row) > 2 else None)
+            for row in rows
+        ],
     )
 
 
@@ -127,7 +134,7 @@ class EmbeddedQueue:
     def send(self, messages: Sequence[OutgoingMessage]) -> list[str]:
         self.config  # noqa: B018 - fail early and clearly if the queue does not exist
         errors: list[str] = []
-        rows: list[tuple[str, str | None]] = []
+        rows: list[tuple[str, str | None, str | None]] = []
         for m in messages:
             try:
                 size = len(m.body.encode("utf-8"))
@@ -140,7 +147,7 @@ class EmbeddedQueue:
                 errors.append(f"message of {size} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit")
                 continue
             errors.append("")
-            rows.append((m.body, attributes))
+            rows.append((m.body, attributes, m.dedup_id))
         if rows:
             with self.db.write() as conn:
                 insert_messages(conn, self.name, rows, self.clock())

@@ -93,6 +93,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0004_message_dedup",
+        """
+        ALTER TABLE messages ADD COLUMN dedup_id TEXT;
+        CREATE UNIQUE INDEX messages_dedup ON messages (queue, dedup_id)
+            WHERE dedup_id IS NOT NULL;
+        """,
+    ),
 ]
 
 
@@ -104,9 +112,12 @@ def _is_busy(e: sqlite3.OperationalError) -> bool:
 class Database:
     """A SQLite file shared by the embedded adapters; one connection per thread."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout: float = 30.0, write_attempts: int = 5
+    ) -> None:
         self.path = str(path)
         self.busy_timeout = busy_timeout
+        self.write_attempts = write_attempts
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -149,30 +160,46 @@ class Database:
         return conn
 
     @contextlib.contextmanager
-    def write(self, *, attempts: int = 5) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction; committed on success, rolled back on error.
 
         Waiting for the write lock is retried; if the database stays locked, raises
         :class:`StoreUnavailableError` (a transient failure: the batch is retried later).
         """
         conn = self.connection
+        if conn.in_transaction:  # left open by an earlier failure: start clean
+            self._rollback(conn)
+            conn = self.connection
+        attempts = self.write_attempts
         for attempt in range(attempts):
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 break
             except sqlite3.OperationalError as e:
+                self._rollback(conn)
                 if not _is_busy(e) or attempt == attempts - 1:
                     raise StoreUnavailableError(f"{self.path}: database is busy ({e})") from e
+                conn = self.connection
                 time.sleep(min(0.05 * 2**attempt, 1.0))
         try:
             yield conn
             conn.execute("COMMIT")
         except BaseException as e:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            self._rollback(conn)
             if isinstance(e, sqlite3.OperationalError) and _is_busy(e):
                 raise StoreUnavailableError(f"{self.path}: database is busy ({e})") from e
             raise
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            # Cannot roll back (the connection is broken): discard it; closing a connection
+            # rolls back its transaction, and this thread opens a fresh one next time.
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+            self._local.conn = None
 
     def close(self) -> None:
         with self._lock:

@@ -66,7 +66,8 @@ class SqliteMetricsStore:
                     row[0]
                     for row in conn.execute(_INSERT_MARKERS, (expires, orjson.dumps(list(by_marker))))
                 }
-                sums = sum_increments(by_marker[m] for m in new)
+                # In arrival order, so a cap admits the first new values it meets.
+                sums = sum_increments(e for e in by_marker.values() if e.marker in new)
                 if self.caps:
                     sums = self._capped(conn, sums)
                 if sums:

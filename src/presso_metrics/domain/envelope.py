@@ -143,6 +143,8 @@ def _field_problem(event: dict[str, Any], field: str, expected: str) -> Rejectio
         return Rejection(
             "missing_field", f"the envelope has no '{field}'; it must be {expected}", field
         )
+    if event[field] == "":
+        return Rejection("missing_field", f"'{field}' is empty; it must be {expected}", field)
     return Rejection(
         "wrong_type",
         f"'{field}' must be {expected}, not {type(event[field]).__name__}",

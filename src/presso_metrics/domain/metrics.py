@@ -177,12 +177,10 @@ def _metric(name: str, spec: Any, where: _Locator) -> Metric:
             "known keys: " + ", ".join(sorted(_METRIC_KEYS))
         )
 
-    def text(key: str, default: str | None, *, required: bool = False) -> str | None:
-        value = spec.get(key, default)
-        if value is None:
-            if required:
-                raise ConfigError(f"{where.table(name)}: metrics.{name} needs '{key}'")
-            return None
+    def text(key: str, default: str | None) -> str | None:
+        if key not in spec:
+            return default
+        value = spec[key]
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where.key(name, key)}: metrics.{name}.{key} must be a string")
         return value

@@ -1,0 +1,78 @@
+"""The backends every contract suite runs against: one factory per adapter of a port."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from presso_metrics.adapters.embedded_bus import EmbeddedBus, create_bus, put_rule
+from presso_metrics.adapters.embedded_queue import EmbeddedQueue, create_queue
+from presso_metrics.adapters.sqlite_db import Database
+from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
+from presso_metrics.domain.metrics import DimensionCap
+from presso_metrics.ports import Bus, MetricsStore, Queue
+
+
+class Clock:
+    """A clock tests can move; the embedded adapters take it instead of time.time."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Backend(Protocol):
+    def store(self, caps: dict[str, DimensionCap] | None = None) -> MetricsStore: ...
+
+    def queue(
+        self, name: str, *, visibility_timeout: int = 30, dlq: str | None = None,
+        max_receive_count: int | None = None,
+    ) -> Queue: ...
+
+    def bus_to(self, queue: str, pattern: dict[str, Any]) -> Bus: ...
+
+    def advance(self, seconds: float) -> None: ...
+
+
+@dataclass
+class EmbeddedBackend:
+    path: Path
+    clock: Clock = field(default_factory=Clock)
+
+    def __post_init__(self) -> None:
+        self.db = Database(self.path)
+
+    def store(self, caps: dict[str, DimensionCap] | None = None) -> MetricsStore:
+        return SqliteMetricsStore(self.db, caps=caps)
+
+    def queue(
+        self, name: str, *, visibility_timeout: int = 30, dlq: str | None = None,
+        max_receive_count: int | None = None,
+    ) -> Queue:
+        create_queue(
+            self.db, name, visibility_timeout=visibility_timeout, dead_letter_queue=dlq,
+            max_receive_count=max_receive_count,
+        )
+        return EmbeddedQueue(self.db, name, clock=self.clock)
+
+    def bus_to(self, queue: str, pattern: dict[str, Any]) -> Bus:
+        create_bus(self.db, "Serverlesspresso")
+        put_rule(self.db, "Serverlesspresso", "OrderMetrics-DynamoDB", pattern, [queue])
+        return EmbeddedBus(self.db, "Serverlesspresso", clock=self.clock)
+
+    def advance(self, seconds: float) -> None:
+        self.clock.now += seconds
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def embedded(tmp_path: Path) -> Iterator[EmbeddedBackend]:
+    backend = EmbeddedBackend(tmp_path / "contract.db")
+    yield backend
+    backend.close()

@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import copy
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from presso_metrics.domain.counting import (
+    CounterKey,
+    CountedEvent,
+    ReplayPolicy,
+    Skipped,
+    count_event,
+    sum_increments,
+)
+from presso_metrics.domain.envelope import Envelope, Rejection, parse_envelope
+from presso_metrics.domain.metrics import MetricSet, load_metrics
+from tests.conftest import load_event, recorded_trace
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def count(event: dict[str, Any], metrics: MetricSet, replay: ReplayPolicy = ReplayPolicy()) -> Any:
+    envelope = parse_envelope(json.dumps(event), now=NOW)
+    assert isinstance(envelope, Envelope)
+    return count_event(envelope, metrics, replay)
+
+
+def increments(event: dict[str, Any], metrics: MetricSet) -> dict[CounterKey, int]:
+    result = count(event, metrics)
+    assert isinstance(result, CountedEvent), result
+    return dict(result.increments)
+
+
+def test_recorded_trace_gives_the_known_counts(metrics: MetricSet) -> None:
+    results = [count(e, metrics) for e in recorded_trace()]
+    totals = sum_increments(r for r in results if isinstance(r, CountedEvent))
+    day = "2022-10-14"
+    sales = {k.dimension: v for k, v in totals.items() if k.partition == "Aggregate" and k.bucket == day}
+    assert sales == {
+        "TotalSales": 29,
+        "Americano": 7,
+        "Espresso": 7,
+        "Caffe Latte": 6,
+        "Flat White": 4,
+        "Bens Brew": 3,
+        "James Soda": 2,
+    }
+    assert totals[CounterKey("Completed", day, "TotalCompleted")] == 16
+    assert totals[CounterKey("Cancelled", day, "TotalCancelled")] == 2
+    assert totals[CounterKey("Cancelled", day, "unknown")] == 2
+    hourly = {k.bucket: v for k, v in totals.items() if k.partition == "hourly_sales#hour"}
+    assert sum(hourly.values()) == 29 and set(hourly) == {"2022-10-14T12", "2022-10-14T13"}
+    assert not any(isinstance(r, Rejection) for r in results)
+    # The other 136 events (NewOrder, WorkflowStarted, ...) are counted by no metric.
+    assert Counter(type(r).__name__ for r in results) == {"CountedEvent": 47, "Skipped": 136}
+
+
+def test_waiting_completion_counts_sale_modifiers_and_hour(metrics: MetricSet) -> None:
+    assert increments(load_event("waiting-completion.json"), metrics) == {
+        CounterKey("Aggregate", "2024-05-01", "Flat White"): 1,
+        CounterKey("Aggregate", "2024-05-01", "TotalSales"): 1,
+        CounterKey("modifiers#day", "2024-05-01", "Oat"): 1,
+        CounterKey("hourly_sales#hour", "2024-05-01T13", "HourlyTotal"): 1,
+    }
+
+
+def test_load_test_shape_has_no_modifiers_to_count(metrics: MetricSet) -> None:
+    keys = increments(load_event("waiting-completion-loadtest-shape.json"), metrics)
+    assert CounterKey("Aggregate", "2024-05-01", "Latte") in keys
+    assert not any(k.partition == "modifiers#day" for k in keys)
+
+
+def test_cancellation_shapes(metrics: MetricSet) -> None:
+    assert increments(load_event("order-cancelled-detailed.json"), metrics) == {
+        CounterKey("Cancelled", "2024-05-02", "Espresso"): 1,
+        CounterKey("Cancelled", "2024-05-02", "TotalCancelled"): 1,
+    }
+    assert increments(load_event("order-cancelled-state-machine.json"), metrics) == {
+        CounterKey("Cancelled", "2024-05-02", "unknown"): 1,
+        CounterKey("Cancelled", "2024-05-02", "TotalCancelled"): 1,
+    }
+
+
+def test_missing_drink_is_rejected_for_sales(metrics: MetricSet) -> None:
+    event = load_event("waiting-completion.json")
+    del event["detail"]["drinkOrder"]["drink"]
+    rejection = count(event, metrics)
+    assert isinstance(rejection, Rejection)
+    assert (rejection.reason, rejection.metric, rejection.field) == (
+        "dimension_missing",
+        "sales",
+        "detail.drinkOrder.drink",
+    )
+
+
+@pytest.mark.parametrize("drink", [42, {"name": "x"}, True, [1]])
+def test_wrong_type_is_rejected(metrics: MetricSet, drink: Any) -> None:
+    event = load_event("waiting-completion.json")
+    event["detail"]["drinkOrder"]["drink"] = drink
+    rejection = count(event, metrics)
+    assert isinstance(rejection, Rejection) and rejection.reason == "dimension_wrong_type"
+
+
+def test_blank_drink_counts_as_missing(metrics: MetricSet) -> None:
+    event = load_event("waiting-completion.json")
+    event["detail"]["drinkOrder"]["drink"] = "   "
+    assert count(event, metrics).reason == "dimension_missing"
+
+
+def test_overlong_dimension_is_rejected(metrics: MetricSet) -> None:
+    event = load_event("waiting-completion.json")
+    event["detail"]["drinkOrder"]["drink"] = "x" * 10_000
+    rejection = count(event, metrics)
+    assert isinstance(rejection, Rejection) and rejection.reason == "dimension_too_long"
+    assert "max_dimension_length" in rejection.message
+
+
+def test_dimension_named_like_the_total_is_rejected(metrics: MetricSet) -> None:
+    event = load_event("waiting-completion.json")
+    event["detail"]["drinkOrder"]["drink"] = "TotalSales"
+    assert count(event, metrics).reason == "dimension_reserved"
+
+
+def test_first_present_alternative_path_is_used(metrics: MetricSet) -> None:
+    event = load_event("order-cancelled-detailed.json")
+    event["detail"]["drinkOrder"] = {"drink": None}  # present but null: the next path is used
+    keys = increments(event, metrics)
+    assert CounterKey("Cancelled", "2024-05-02", "Espresso") in keys
+
+
+def test_each_array_element_is_counted(metrics: MetricSet) -> None:
+    event = load_event("waiting-completion.json")
+    event["detail"]["drinkOrder"]["modifiers"] = ["Oat", "Double", "Oat", " "]
+    keys = increments(event, metrics)
+    assert keys[CounterKey("modifiers#day", "2024-05-01", "Oat")] == 2
+    assert keys[CounterKey("modifiers#day", "2024-05-01", "Double")] == 1
+
+
+def test_modifier_of_wrong_type_rejects_the_record(metrics: MetricSet) -> None:
+    event = load_event("waiting-completion.json")
+    event["detail"]["drinkOrder"]["modifiers"] = ["Oat", 3]
+    rejection = count(event, metrics)
+    assert isinstance(rejection, Rejection) and rejection.metric == "modifiers"
+
+
+def test_day_is_event_time_in_the_shop_time_zone(metrics: MetricSet) -> None:
+    event = load_event("waiting-completion.json")
+    event["time"] = "2024-05-02T02:30:00Z"  # 22:30 the evening before in New York
+    ny = metrics.with_time_zone("America/New_York")
+    keys = increments(event, ny)
+    assert CounterKey("Aggregate", "2024-05-01", "TotalSales") in keys
+    assert CounterKey("hourly_sales#hour", "2024-05-01T22", "HourlyTotal") in keys
+    assert CounterKey("Aggregate", "2024-05-02", "TotalSales") in increments(event, metrics)
+
+
+def test_time_offsets_are_honoured(metrics: MetricSet) -> None:
+    event = load_event("waiting-completion.json")
+    event["time"] = "2024-05-01T23:30:00-02:00"  # 01:30 UTC on May 2nd
+    assert CounterKey("Aggregate", "2024-05-02", "TotalSales") in increments(event, metrics)
+
+
+def test_dst_fall_back_hour_is_one_bucket(metrics: MetricSet) -> None:
+    paris = metrics.with_time_zone("Europe/Paris")
+    buckets = set()
+    for t in ("2024-10-27T00:30:00Z", "2024-10-27T01:30:00Z"):  # 02:30 CEST, then 02:30 CET
+        event = load_event("waiting-completion.json")
+        event["time"] = t
+        buckets |= {k.bucket for k in increments(event, paris) if k.partition == "hourly_sales#hour"}
+    assert buckets == {"2024-10-27T02"}
+
+
+class TestReplays:
+    def test_skipped_by_default(self, metrics: MetricSet) -> None:
+        assert count(load_event("replayed-event.json"), metrics) == Skipped("replay")
+
+    def test_rebuild_counts_them_under_their_own_identity(self, metrics: MetricSet) -> None:
+        result = count(load_event("replayed-event.json"), metrics, ReplayPolicy("rebuild"))
+        assert isinstance(result, CountedEvent)
+        assert result.marker == "d1e2f3a4-b5c6-4d7e-8f9a-0b1c2d3e4f5a"
+
+    def test_backfill_counts_only_the_named_metrics_under_a_separate_marker(
+        self, metrics: MetricSet
+    ) -> None:
+        policy = ReplayPolicy("backfill", frozenset({"modifiers"}))
+        result = count(load_event("replayed-event.json"), metrics, policy)
+        assert isinstance(result, CountedEvent)
+        assert {k.partition for k in result.increments} == {"modifiers#day"}
+        assert result.marker.endswith("#backfill:modifiers")
+
+    def test_backfill_needs_metrics(self) -> None:
+        with pytest.raises(ValueError, match="names of the metrics"):
+            ReplayPolicy("backfill")
+
+
+def test_custom_metric_file_counts_by_configuration() -> None:
+    # GIVEN a metric added by configuration only: orders per user-agent robot flag
+    text = """
+    time_zone = "Asia/Tokyo"
+    [metrics.robots]
+    dimension = "detail.userId"
+    total = "All"
+    granularity = "month"
+    [metrics.robots.events]
+    detail-type = [{ prefix = "OrderManager.Waiting" }]
+    detail = { robot = [false] }
+    """
+    m = load_metrics(text)
+    event = copy.deepcopy(load_event("waiting-completion.json"))
+    # WHEN an order arrives at 23:45 UTC on April 30th (08:45 on May 1st in Tokyo)
+    event["time"] = "2024-04-30T23:45:00Z"
+    # THEN it counts in May, under its user and the total
+    assert increments(event, m) == {
+        CounterKey("robots#month", "2024-05", "5f1c0d2e-7a43-4b8e-9f35-0c2d6e8a1b77"): 1,
+        CounterKey("robots#month", "2024-05", "All"): 1,
+    }
+    event["detail"]["robot"] = True
+    assert count(event, m) == Skipped("unmatched")

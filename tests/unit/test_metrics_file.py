@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from presso_metrics.bootstrap import default_metrics_text
+from presso_metrics.domain.metrics import MetricSet, load_metrics
+from presso_metrics.domain.patterns import compile_pattern
+from presso_metrics.exceptions import ConfigError
+from tests.conftest import load_event
+
+MINIMAL = """
+[metrics.sales]
+total = "TotalSales"
+
+[metrics.sales.events]
+detail-type = ["OrderManager.WaitingCompletion"]
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ConfigError) as raised:
+        load_metrics(text, "shop.toml")
+    return str(raised.value)
+
+
+def test_default_file_declares_the_five_metrics(metrics: MetricSet) -> None:
+    assert metrics.names() == ["sales", "completions", "cancellations", "modifiers", "hourly_sales"]
+    sales = metrics.get("sales")
+    assert (sales.partition, sales.total, sales.granularity) == ("Aggregate", "TotalSales", "day")
+    assert sales.dimension_paths == ["detail.drinkOrder.drink", "detail.order.drinkOrder.drink"]
+    assert metrics.get("completions").total == "TotalCompleted"
+    assert metrics.get("cancellations").total == "TotalCancelled"
+    assert metrics.get("cancellations").on_missing == "count"
+    assert metrics.get("modifiers").total is None
+    assert metrics.get("hourly_sales").granularity == "hour"
+    assert str(metrics.time_zone) == "UTC"
+
+
+def test_rule_pattern_routes_exactly_the_counted_sample_events(metrics: MetricSet) -> None:
+    rule = compile_pattern(metrics.rule_pattern())
+    for name in [
+        "waiting-completion.json",
+        "waiting-completion-loadtest-shape.json",
+        "order-cancelled-detailed.json",
+        "order-cancelled-state-machine.json",
+    ]:
+        assert rule.matches(load_event(name)), name
+    routed = {e["detail-type"] for e in load_event("recorded-serverlesspresso-trace.json") if rule.matches(e)}
+    assert routed == {
+        "OrderManager.WaitingCompletion",
+        "OrderManager.OrderNYC-COMPLETED",
+        "OrderManager.OrderNYC-CANCELLED",
+    }
+
+
+def test_minimal_metric_gets_defaults() -> None:
+    m = load_metrics(MINIMAL).get("sales")
+    assert (m.granularity, m.partition, m.on_missing) == ("day", "sales#day", "reject")
+
+
+def test_events_may_be_json_text_to_express_null() -> None:
+    text = MINIMAL.replace(
+        '[metrics.sales.events]\ndetail-type = ["OrderManager.WaitingCompletion"]',
+        "events = '{\"detail\": {\"coupon\": [null]}}'",
+    )
+    m = load_metrics(text).get("sales")
+    assert m.pattern.matches({"detail": {"coupon": None}})
+
+
+def test_time_zone_override(metrics: MetricSet) -> None:
+    assert str(metrics.with_time_zone("Europe/Paris").time_zone) == "Europe/Paris"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("[metrics.sales\n", r"shop\.toml: not valid TOML: .*at line 1, column 15"),
+        ("time_zone = 'Mars/Olympus'\n" + MINIMAL, r"shop\.toml:1: unknown time zone 'Mars/Olympus'; use an IANA name"),
+        ("timezone = 'UTC'\n" + MINIMAL, r"shop\.toml:1: unknown key 'timezone'"),
+        ("time_zone = 'UTC'\n", r"declares no metrics"),
+        (MINIMAL.replace('total = "TotalSales"', 'total = "T"\ngranularity = "week"'), r"shop\.toml:4: granularity 'week' is not one of hour, day, month"),
+        (MINIMAL.replace('total = "TotalSales"', 'totl = "x"'), r"shop\.toml:3: unknown key 'totl' in metrics\.sales; known keys:"),
+        (MINIMAL.replace('total = "TotalSales"', 'on_missing = "ignore"\ntotal = "T"'), r"shop\.toml:3: on_missing must be one of reject, skip, count"),
+        (MINIMAL.replace('total = "TotalSales"', ""), r"shop\.toml:2: metrics\.sales has neither a dimension nor a total"),
+        (MINIMAL.replace('"OrderManager.WaitingCompletion"', '{ prefx = "O" }'), r"shop\.toml:5: metrics\.sales: bad event pattern at events\.detail-type\[0\]: unknown matcher 'prefx'"),
+        (MINIMAL.replace("[metrics.sales.events]\n", "").replace('detail-type = ["OrderManager.WaitingCompletion"]', ""), r"shop\.toml:2: metrics\.sales needs 'events'"),
+        (MINIMAL.replace('total = "TotalSales"', 'total = "T"\ndimension = "detail..drink"'), r"shop\.toml:4: .*is not a dotted path"),
+        (MINIMAL.replace('total = "TotalSales"', 'total = "T"\npartition = "EVENT#x"'), r"shop\.toml:4: partition 'EVENT#x' is reserved"),
+        (MINIMAL.replace('total = "TotalSales"', 'total = "T"\nmax_dimension_values = 0'), r"shop\.toml:4: metrics\.sales\.max_dimension_values must be a whole number from 1 to 10000"),
+        (MINIMAL.replace("[metrics.sales]", "[metrics.Sales]").replace("[metrics.sales.events]", "[metrics.Sales.events]"), r"metric name 'Sales' must be lower case"),
+        (
+            MINIMAL + MINIMAL.replace("sales", "more").replace('total = "TotalSales"', 'total = "T"\npartition = "sales#day"'),
+            r"shop\.toml:\d+: metrics sales and more both use partition 'sales#day'",
+        ),
+    ],
+)
+def test_errors_name_file_line_key_and_fix(text: str, expected: str) -> None:
+    assert re.search(expected, error_of(text)), error_of(text)
+
+
+def test_default_text_is_the_packaged_file() -> None:
+    assert "[metrics.sales]" in default_metrics_text()

@@ -1,0 +1,198 @@
+"""The batch processor with fake store and dead-letter queue: the partial batch contract."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from presso_metrics.domain.counting import ReplayPolicy
+from presso_metrics.domain.metrics import MetricSet
+from presso_metrics.ports import ReceivedMessage
+from presso_metrics.service import (
+    BODY_ENCODING,
+    BatchProcessor,
+    DeadLetter,
+    batch_messages,
+    list_dead_letters,
+    redrive,
+)
+from tests.conftest import load_event
+from tests.fakes import FakeQueue, FakeStore
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def processor(
+    metrics: MetricSet, store: FakeStore, dlq: FakeQueue | None, **kw: Any
+) -> BatchProcessor:
+    return BatchProcessor(metrics, store, dlq, clock=lambda: NOW, **kw)
+
+
+def record(body: str, message_id: str = "m-1", **attributes: str) -> dict[str, Any]:
+    message = ReceivedMessage(message_id, "h", body, 1, 0, 0, attributes)
+    return message.lambda_record("arn:aws:sqs:us-west-2:1:MetricsQueue", "us-west-2")
+
+
+def test_sample_batch_counts_two_events_and_dead_letters_two(metrics: MetricSet) -> None:
+    # GIVEN the sample batch: two good events, a redelivery of the first, a body that is not
+    # JSON, and an envelope without id/time/source
+    store, dlq = FakeStore(), FakeQueue()
+    outcome = processor(metrics, store, dlq).process(load_event("sqs-batch.json"))
+    # THEN three records count as two events, the broken two are dead-lettered, none retried
+    assert outcome.response() == {"batchItemFailures": []}
+    assert outcome.summary() == {
+        "received": 5,
+        "counted": 2,
+        "duplicates": 1,
+        "rejected": 2,
+        "replays_skipped": 0,
+        "unmatched": 0,
+        "failed": 0,
+    }
+    assert store.value("Aggregate", "2024-05-01", "TotalSales") == 2
+    assert store.value("Aggregate", "2024-05-01", "Flat White") == 1
+    assert store.value("Aggregate", "2024-05-01", "Latte") == 1
+    reasons = [(m.attributes["presso.message-id"], m.attributes["presso.reason"]) for m in dlq.sent]
+    assert reasons == [
+        ("c0ffee00-1111-4222-8333-444455556666", "not_json"),
+        ("b3c2d1e0-aaaa-4bbb-8ccc-dddd0000eeee", "missing_field"),
+    ]
+    assert dlq.sent[1].attributes["presso.field"] == "id"
+    assert dlq.sent[0].body == "{not json"  # the body is dead-lettered untouched
+
+
+def test_the_same_batch_again_counts_nothing(metrics: MetricSet) -> None:
+    store, dlq = FakeStore(), FakeQueue()
+    p = processor(metrics, store, dlq)
+    p.process(load_event("sqs-batch.json"))
+    again = p.process(load_event("sqs-batch.json"))
+    assert again.counted == 0 and again.duplicates == 3
+    assert store.value("Aggregate", "2024-05-01", "TotalSales") == 2
+
+
+def test_failing_store_reports_every_record_of_its_events(metrics: MetricSet) -> None:
+    store, dlq = FakeStore(), FakeQueue()
+    store.fail_next = 1
+    outcome = processor(metrics, store, dlq).process(load_event("sqs-batch.json"))
+    # The three records carrying the two events come back; the rejected two do not.
+    assert sorted(outcome.item_failures) == sorted(
+        [
+            "059f36b4-87a3-44ab-83d2-661975830a7d",
+            "2e1424d4-f796-459a-8184-9c92662be6da",
+            "7d5a4c3b-2a19-4f08-9e7d-6c5b4a392817",
+        ]
+    )
+    assert outcome.rejected == 2 and store.counters == {}
+
+
+def test_store_that_raises_never_crashes_the_consumer(metrics: MetricSet) -> None:
+    class Exploding(FakeStore):
+        def apply(self, events: Any) -> Any:
+            raise ConnectionError("network down")
+
+    outcome = processor(metrics, Exploding(), FakeQueue()).process(load_event("sqs-batch.json"))
+    assert len(outcome.item_failures) == 3 and outcome.failed == 3
+
+
+def test_unreachable_dead_letter_queue_keeps_the_rejected_records(metrics: MetricSet) -> None:
+    dlq = FakeQueue()
+    dlq.refuse = True
+    outcome = processor(metrics, FakeStore(), dlq).process(load_event("sqs-batch.json"))
+    assert sorted(outcome.item_failures) == [
+        "b3c2d1e0-aaaa-4bbb-8ccc-dddd0000eeee",
+        "c0ffee00-1111-4222-8333-444455556666",
+    ]
+    assert outcome.counted == 2
+
+
+def test_without_a_dead_letter_queue_rejections_are_left_to_redrive(metrics: MetricSet) -> None:
+    outcome = processor(metrics, FakeStore(), None).process(load_event("sqs-batch.json"))
+    assert len(outcome.item_failures) == 2
+
+
+def test_replays_are_skipped_and_acknowledged(metrics: MetricSet) -> None:
+    store = FakeStore()
+    body = json.dumps(load_event("replayed-event.json"))
+    outcome = processor(metrics, store, FakeQueue()).process({"Records": [record(body)]})
+    assert outcome.replays_skipped == 1 and outcome.item_failures == [] and store.counters == {}
+    rebuild = processor(metrics, store, FakeQueue(), replay=ReplayPolicy("rebuild"))
+    assert rebuild.process({"Records": [record(body)]}).counted == 1
+
+
+def test_events_no_metric_counts_are_acknowledged(metrics: MetricSet) -> None:
+    event = load_event("waiting-completion.json")
+    event["detail-type"] = "Validator.NewOrder"
+    outcome = processor(metrics, FakeStore(), FakeQueue()).process(
+        {"Records": [record(json.dumps(event))]}
+    )
+    assert outcome.unmatched == 1 and outcome.item_failures == []
+
+
+def test_not_an_sqs_event(metrics: MetricSet) -> None:
+    outcome = processor(metrics, FakeStore(), FakeQueue()).process({"foo": 1})
+    assert outcome.received == 0 and outcome.response() == {"batchItemFailures": []}
+
+
+def test_records_that_are_not_objects_are_dead_lettered(metrics: MetricSet) -> None:
+    dlq = FakeQueue()
+    outcome = processor(metrics, FakeStore(), dlq).process({"Records": ["text", 5]})
+    assert outcome.rejected == 2
+    assert [m.attributes["presso.reason"] for m in dlq.sent] == ["not_a_record"] * 2
+
+
+def test_invalid_unicode_body_is_dead_lettered_losslessly(metrics: MetricSet) -> None:
+    dlq = FakeQueue()
+    body = '{"id": "\ud800"}'
+    processor(metrics, FakeStore(), dlq).process({"Records": [record(body)]})
+    (letter,) = dlq.sent
+    assert letter.attributes[BODY_ENCODING] == "base64"
+    assert base64.b64decode(letter.body).decode("utf-8", "surrogatepass") == body
+    # Redriven, it is read back as the same text (and rejected for the same reason).
+    again = FakeQueue()
+    processor(metrics, FakeStore(), again).process(
+        {"Records": [record(letter.body, **{BODY_ENCODING: "base64"})]}
+    )
+    assert again.sent[0].body == letter.body
+    assert again.sent[0].attributes["presso.reason"] == letter.attributes["presso.reason"]
+
+
+def test_dead_letter_listing_and_redrive(metrics: MetricSet) -> None:
+    dlq, source = FakeQueue("DLQ"), FakeQueue("MetricsQueue")
+    processor(metrics, FakeStore(), dlq).process(load_event("sqs-batch.json"))
+    letters = list_dead_letters(dlq)
+    assert [d.reason for d in letters] == ["not_json", "missing_field"]
+    assert redrive(dlq, source) == 2
+    assert [m.body for m in source.sent] == [d.body for d in letters]
+    assert dlq.sent == []
+
+
+def test_dead_letter_without_reason_was_moved_by_the_redrive_policy() -> None:
+    letter = DeadLetter.of(ReceivedMessage("m", "h", "{}", 6, 0, 0, {}))
+    assert letter.reason == "max_receives"
+
+
+def test_batch_event_has_the_lambda_shape() -> None:
+    queue = FakeQueue("MetricsQueue")
+    messages = [ReceivedMessage("id-1", "rh-1", "{}", 2, 1000, 2000, {"a": "b"})]
+    (rec,) = batch_messages(messages, queue)["Records"]
+    template = copy.deepcopy(load_event("sqs-batch.json")["Records"][0])
+    assert set(rec) == set(template)
+    assert set(rec["attributes"]) == set(template["attributes"])
+    assert rec["attributes"]["ApproximateReceiveCount"] == "2"
+    assert rec["messageAttributes"]["a"]["stringValue"] == "b"
+
+
+@pytest.mark.parametrize("n", [1, 10, 100])
+def test_in_batch_duplicates_of_a_failed_event_all_come_back(metrics: MetricSet, n: int) -> None:
+    store = FakeStore()
+    store.fail_next = 1
+    body = json.dumps(load_event("waiting-completion.json"))
+    outcome = processor(metrics, store, FakeQueue()).process(
+        {"Records": [record(body, f"m-{i}") for i in range(n)]}
+    )
+    assert len(outcome.item_failures) == n and outcome.duplicates == 0
