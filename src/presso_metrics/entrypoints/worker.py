@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from presso_metrics.ports import Queue, ReceivedMessage
 from presso_metrics.service import BatchOutcome, BatchProcessor, batch_messages
@@ -85,17 +85,21 @@ def collect(queue: Queue, options: WorkerOptions) -> list[ReceivedMessage]:
     return messages
 
 
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
 def consume(
     queue: Queue,
     processor: BatchProcessor,
     options: WorkerOptions,
     *,
-    stop: threading.Event | None = None,
+    stop: StopFlag | None = None,
     on_batch: Callable[[BatchOutcome], None] | None = None,
 ) -> WorkerStats:
     """Poll ``queue`` until ``stop`` is set (or, with ``drain``, until it is empty)."""
     stats = WorkerStats()
-    stop = stop or threading.Event()
+    stop = stop if stop is not None else threading.Event()
     empty_checks = 0
     while not stop.is_set():
         messages = collect(queue, options)
@@ -191,20 +195,15 @@ def _child(
     stop_flag: Any,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    stop = threading.Event()
-
-    def watch() -> None:
-        stop_flag.wait()
-        stop.set()
-
-    threading.Thread(target=watch, daemon=True).start()
+    # Only poll the flag: a process that exits while blocked in Event.wait() leaves the
+    # event's condition waiting for it, and the parent's set() would then hang.
     stack = build_stack()
     try:
         consume(
             stack.queue,
             stack.processor,
             options,
-            stop=stop,
+            stop=stop_flag,
             on_batch=lambda o: reports.put(("batch", o.summary())),
         )
     finally:

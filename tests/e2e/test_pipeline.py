@@ -1,0 +1,194 @@
+"""The pipeline end to end through the CLI, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+from presso_metrics.simulation import simulate_days
+from tests.conftest import EVENTS, recorded_trace
+from tests.e2e.conftest import Cli
+from tests.expected import expected_counts, report_counts
+
+TRACE = str(EVENTS / "recorded-serverlesspresso-trace.json")
+
+
+def test_recorded_trace_published_twice_counts_once(cli: Cli) -> None:
+    cli.run("publish", TRACE)
+    cli.run("worker", "--drain")
+    first = cli.json("report", "--format", "json")
+    sales = {r["dimension"]: r["value"] for r in first if r["metric"] == "sales"}
+    assert sales == {
+        "TotalSales": 29, "Americano": 7, "Espresso": 7, "Caffe Latte": 6,
+        "Flat White": 4, "Bens Brew": 3, "James Soda": 2,
+    }
+    assert all(r["bucket"] == "2022-10-14" for r in first if r["metric"] == "sales")
+    others = {(r["metric"], r["dimension"]): r["value"] for r in first if r["metric"] != "sales"}
+    assert {
+        ("completions", "TotalCompleted"): 16,
+        ("cancellations", "TotalCancelled"): 2,
+        ("cancellations", "unknown"): 2,
+    }.items() <= others.items()
+    assert report_counts(first) == expected_counts(recorded_trace())
+    # Published again: every event is a duplicate; nothing changes.
+    cli.run("publish", TRACE)
+    stats = cli.json("worker", "--drain")
+    assert stats["counted"] == 0 and stats["duplicates"] == 47
+    assert cli.json("report", "--format", "json") == first
+    assert cli.json("dlq", "list", "--format", "json") == []
+
+
+def test_report_selects_metric_range_and_format(cli: Cli) -> None:
+    cli.run("publish", TRACE)
+    cli.run("worker", "--drain")
+    rows = cli.json("report", "--metric", "sales", "--from", "2022-10-14", "--to", "2022-10-14",
+                    "--format", "json")
+    assert rows[0] == {"metric": "sales", "bucket": "2022-10-14", "dimension": "TotalSales", "value": 29}
+    assert cli.json("report", "--from", "2022-10-15", "--format", "json") == []
+    csv = cli.run("report", "--metric", "completions", "--format", "csv").stdout
+    assert csv == "metric,bucket,dimension,value\ncompletions,2022-10-14,TotalCompleted,16\n"
+    table = cli.run("report", "--metric", "sales").stdout
+    assert "TotalSales" in table and "Caffe Latte" in table and "29" in table
+    bad = cli.run("report", "--metric", "nope", check=False)
+    assert bad.returncode != 0 and "unknown metric 'nope'; the metrics are sales" in bad.stderr
+    reversed_ = cli.run("report", "--from", "2022-10-15", "--to", "2022-10-14", check=False)
+    assert reversed_.returncode != 0 and "reversed" in reversed_.stderr
+
+
+def test_publish_reads_json_lines_and_stdin(cli: Cli) -> None:
+    lines = "\n".join(json.dumps(e) for e in recorded_trace()[:40])
+    cli.run("publish", "-", input=lines)
+    stats = cli.json("worker", "--drain")
+    assert stats["received"] == sum(
+        1 for e in recorded_trace()[:40]
+        if e["detail-type"] == "OrderManager.WaitingCompletion" or e["detail-type"].startswith("OrderManager.Order")
+    )
+
+
+def test_publish_reports_bad_input(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"source": "x", "detail-type": "y", "detail": {}}\n{oops\n')
+    result = cli.run("publish", str(bad), check=False)
+    assert result.returncode != 0 and "bad.jsonl:2: not valid JSON" in result.stderr
+    bad.write_text('[{"source": "x", "detail-type": "y", "detail": {}}, {"detail": {}}]')
+    result = cli.run("publish", str(bad), check=False)
+    assert result.returncode == 1
+    assert "published 1 of 2 events" in result.stderr and "event 1: not published" in result.stderr
+
+
+def test_broken_events_are_dead_lettered_with_reasons_and_redriven(cli: Cli, tmp_path: Path) -> None:
+    events = [
+        {"id": "no-drink", "source": "awsserverlessda.serverlesspresso",
+         "detail-type": "OrderManager.WaitingCompletion", "time": "2024-05-01T10:00:00Z",
+         "detail": {"drinkOrder": {}}},
+        {"id": "bad-time", "source": "awsserverlessda.serverlesspresso",
+         "detail-type": "OrderManager.WaitingCompletion", "time": "not a time",
+         "detail": {"drinkOrder": {"drink": "Latte"}}},
+    ]
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(events))
+    cli.run("publish", str(path))
+    stats = cli.json("worker", "--drain")
+    assert stats["rejected"] == 2 and stats["failed"] == 0
+    letters = cli.json("dlq", "list", "--format", "json")
+    assert sorted((d["reason"], d["field"]) for d in letters) == [
+        ("bad_time", "time"), ("dimension_missing", "detail.drinkOrder.drink"),
+    ]
+    assert "dimension_missing" in cli.run("dlq", "list").stdout
+    # The fix: a metrics file where a missing drink counts as "unknown". Redrive, count once.
+    fixed = tmp_path / "fixed.toml"
+    from presso_metrics.bootstrap import default_metrics_text
+
+    fixed.write_text(default_metrics_text().replace(
+        'on_missing = "reject"\ntotal = "TotalSales"', 'on_missing = "count"\ntotal = "TotalSales"'
+    ))
+    cli.run("dlq", "redrive")
+    assert cli.json("status")["queue"]["visible"] == 2
+    cli.run("worker", "--drain", "--metrics", str(fixed))
+    cli.run("dlq", "redrive")
+    cli.run("worker", "--drain", "--metrics", str(fixed))
+    rows = cli.json("report", "--metric", "sales", "--format", "json", "--metrics", str(fixed))
+    assert {(r["dimension"], r["value"]) for r in rows} == {("unknown", 1), ("TotalSales", 1)}
+    assert [d["reason"] for d in cli.json("dlq", "list", "--format", "json")] == ["bad_time"]
+
+
+def counters(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM markers").fetchone()[0]
+
+
+def test_worker_killed_mid_drain_and_restarted_ends_exact(cli: Cli, tmp_path: Path) -> None:
+    # GIVEN a realistic day with 10% duplicate deliveries and a few broken events
+    sim = simulate_days(orders=1200, duplicates=0.1, seed=11)
+    broken = [
+        {"id": f"broken-{i}", "source": "awsserverlessda.serverlesspresso",
+         "detail-type": "OrderManager.WaitingCompletion", "time": sim.events[0]["time"],
+         "detail": {"drinkOrder": {"drink": 42}}}
+        for i in range(5)
+    ]
+    path = tmp_path / "day.json"
+    path.write_text(json.dumps(sim.events + broken))
+    cli.run("publish", str(path))
+    # WHEN the worker is killed with SIGKILL three times mid-drain
+    kills = 0
+    for _ in range(3):
+        before = counters(cli.db)
+        worker = cli.popen("worker", "--batch-size", "25", "--visibility-timeout", "1")
+        deadline = time.monotonic() + 60
+        while counters(cli.db) < before + 300 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        kills += 1
+    assert kills == 3
+    time.sleep(1.1)  # the killed worker's in-flight messages become visible again
+    cli.run("worker", "--drain", "--batch-size", "25", "--visibility-timeout", "1")
+    # THEN the counts are exact and the dead-letter queue holds exactly the broken events
+    rows = cli.json("report", "--format", "json")
+    assert report_counts(rows) == expected_counts(sim.events)
+    letters = cli.json("dlq", "list", "--format", "json")
+    assert sorted(d["reason"] for d in letters) == ["dimension_wrong_type"] * 5
+
+
+def test_concurrent_worker_processes_share_the_queue(cli: Cli, tmp_path: Path) -> None:
+    sim = simulate_days(orders=800, days=2, duplicates=0.1, seed=5)
+    path = tmp_path / "days.json"
+    path.write_text(json.dumps(sim.events))
+    cli.run("publish", str(path))
+    # Two separate worker commands, one of them with three consumer processes.
+    other = cli.popen("worker", "--drain", "--batch-size", "20")
+    stats = cli.json("worker", "--drain", "--concurrency", "3", "--batch-size", "20")
+    other.wait(timeout=120)
+    assert other.returncode == 0
+    assert stats["batches"] > 0
+    assert report_counts(cli.json("report", "--format", "json")) == expected_counts(sim.events)
+
+
+def test_demo_runs_and_is_idempotent(cli: Cli) -> None:
+    first = cli.run("demo", "--orders", "200")
+    assert "sales: Drinks ordered per day" in first.stdout
+    assert "TotalSales" in first.stdout and "dead-letter queue: 1 message" in first.stdout
+    rows = cli.json("report", "--format", "json")
+    assert sum(r["value"] for r in rows if r["dimension"] == "TotalSales") == 200
+    cli.run("demo", "--orders", "200")
+    assert cli.json("report", "--format", "json") == rows
+
+
+def test_time_zone_of_a_database_cannot_change(cli: Cli) -> None:
+    cli.run("init")
+    result = cli.run("report", "--time-zone", "Europe/Paris", check=False)
+    assert result.returncode != 0
+    assert "counts days in UTC, but the metrics ask for Europe/Paris" in result.stderr
+
+
+def test_configuration_errors_stop_at_start(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('time_zone = "Nowhere/Land"\n[metrics.x]\ntotal = "T"\nevents = {source = ["s"]}\n')
+    result = cli.run("worker", "--drain", "--metrics", str(bad), check=False)
+    assert result.returncode != 0
+    assert f"{bad}:1: unknown time zone 'Nowhere/Land'" in result.stderr
+    result = cli.run("report", "--metrics", str(tmp_path / "missing.toml"), check=False)
+    assert "cannot read the metrics file" in result.stderr or "no database" in result.stderr
