@@ -12,6 +12,7 @@ import pytest
 
 from presso_metrics.bootstrap import default_metrics_text
 from presso_metrics.domain.metrics import MetricSet, load_metrics
+from tests.aws_emulator import aws, moto_server  # noqa: F401 - fixtures
 
 EVENTS = Path(__file__).parent / "events"
 TIERS = {

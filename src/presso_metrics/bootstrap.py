@@ -175,18 +175,20 @@ def _check_time_zone(db: Any, metrics: MetricSet) -> None:
             )
 
 
-def _aws(settings: Settings, metrics: MetricSet) -> Stack:
+def _aws_parts(settings: Settings, metrics: MetricSet) -> tuple[Any, Any, Any, BatchProcessor]:
     from presso_metrics.adapters.aws import AwsClients
     from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
-    from presso_metrics.adapters.eventbridge_bus import EventBridgeBus
     from presso_metrics.adapters.sqs_queue import SqsQueue
 
     clients = AwsClients.from_environment()
     names = settings.names
     store = DynamoDBMetricsStore(
-        clients.dynamodb, names.table, caps=metrics.caps(), marker_ttl=settings.marker_ttl
+        clients.dynamodb,
+        names.table,
+        caps=metrics.caps(),
+        partitions=[m.partition for m in metrics],
+        marker_ttl=settings.marker_ttl,
     )
-    queue = SqsQueue.by_name(clients.sqs, names.queue)
     if settings.dead_letter_queue_url:
         dlq = SqsQueue(clients.sqs, settings.dead_letter_queue_url)
     else:
@@ -194,7 +196,21 @@ def _aws(settings: Settings, metrics: MetricSet) -> Stack:
     processor = BatchProcessor(
         metrics, store, dlq, replay=settings.replay, limits=settings.limits
     )
-    bus = EventBridgeBus(clients.events, names.bus)
+    return clients, store, dlq, processor
+
+
+def build_processor(settings: Settings) -> BatchProcessor:
+    """Only what the Lambda consumer needs: the store, the dead-letter queue, the processor."""
+    return _aws_parts(settings, load_metric_set(settings))[3]
+
+
+def _aws(settings: Settings, metrics: MetricSet) -> Stack:
+    from presso_metrics.adapters.eventbridge_bus import EventBridgeBus
+    from presso_metrics.adapters.sqs_queue import SqsQueue
+
+    clients, store, dlq, processor = _aws_parts(settings, metrics)
+    queue = SqsQueue.by_name(clients.sqs, settings.names.queue)
+    bus = EventBridgeBus(clients.events, settings.names.bus)
     return Stack(settings, metrics, store, bus, queue, dlq, processor, clients)
 
 

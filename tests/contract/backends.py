@@ -76,3 +76,69 @@ def embedded(tmp_path: Path) -> Iterator[EmbeddedBackend]:
     backend = EmbeddedBackend(tmp_path / "contract.db")
     yield backend
     backend.close()
+
+
+@dataclass
+class AwsBackend:
+    """The AWS adapters against moto's server (one writer at a time, small tables)."""
+
+    emulator: Any
+
+    def __post_init__(self) -> None:
+        from presso_metrics.adapters.aws_provision import table_definition
+
+        self.dynamodb = self.emulator.client("dynamodb")
+        self.sqs = self.emulator.client("sqs")
+        self.events = self.emulator.client("events")
+        self.table = "serverlesspresso-metrics-table"
+        self.dynamodb.create_table(**table_definition(self.table))
+
+    def store(self, caps: dict[str, DimensionCap] | None = None) -> MetricsStore:
+        from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
+
+        return DynamoDBMetricsStore(
+            self.dynamodb, self.table, caps=caps, partitions=["Aggregate", "hourly", "Other"]
+        )
+
+    def queue(
+        self, name: str, *, visibility_timeout: int = 30, dlq: str | None = None,
+        max_receive_count: int | None = None,
+    ) -> Queue:
+        import json
+
+        from presso_metrics.adapters.sqs_queue import SqsQueue
+
+        attributes = {"VisibilityTimeout": str(visibility_timeout)}
+        if dlq is not None:
+            dlq_url = self.sqs.get_queue_url(QueueName=dlq)["QueueUrl"]
+            dlq_arn = self.sqs.get_queue_attributes(
+                QueueUrl=dlq_url, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
+            )
+        url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        return SqsQueue(self.sqs, url)
+
+    def bus_to(self, queue: str, pattern: dict[str, Any]) -> Bus:
+        import json
+
+        from presso_metrics.adapters.eventbridge_bus import EventBridgeBus
+
+        self.events.create_event_bus(Name="Serverlesspresso")
+        url = self.sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self.events.put_rule(
+            Name="OrderMetrics-DynamoDB", EventBusName="Serverlesspresso",
+            EventPattern=json.dumps(pattern),
+        )
+        self.events.put_targets(
+            Rule="OrderMetrics-DynamoDB", EventBusName="Serverlesspresso",
+            Targets=[{"Id": "q", "Arn": arn}],
+        )
+        return EventBridgeBus(self.events, "Serverlesspresso")
+
+    def advance(self, seconds: float) -> None:
+        time.sleep(seconds)

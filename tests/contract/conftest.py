@@ -5,14 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract.backends import Backend, embedded
+from tests.contract.backends import AwsBackend, Backend, embedded
 
-BACKENDS = [pytest.param("embedded", id="embedded")]
+BACKENDS = [
+    pytest.param("embedded", id="embedded"),
+    pytest.param("aws", id="aws", marks=pytest.mark.aws),
+]
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "embedded":
         yield from embedded(tmp_path)
-    else:  # pragma: no cover
-        raise AssertionError(request.param)
+    else:
+        yield AwsBackend(request.getfixturevalue("aws"))

@@ -1,0 +1,152 @@
+"""``presso-metrics init --aws``: create the metrics stack's resources with boto3, for development
+against an emulator (or an account without SAM). Idempotent: what exists is brought in line.
+
+The properties match template.yaml (the tests compare them): a rule on the bus routing the
+metrics' events to the queue, the queue with its dead-letter queue and redrive policy, a queue
+policy that lets only that rule send, and the table (PK/SK, on-demand, TTL on ``expires_at``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from presso_metrics.adapters.aws import AwsClients
+from presso_metrics.bootstrap import Settings
+from presso_metrics.domain.metrics import MetricSet
+
+FUNCTION_TIMEOUT = 30  # seconds, the consumer function's timeout in template.yaml
+QUEUE_VISIBILITY_TIMEOUT = 6 * FUNCTION_TIMEOUT  # AWS's advice for Lambda event sources
+RETENTION = 14 * 24 * 3600  # SQS's maximum, and the markers' lifetime
+TTL_ATTRIBUTE = "expires_at"
+
+
+def table_definition(name: str) -> dict[str, Any]:
+    return {
+        "TableName": name,
+        "AttributeDefinitions": [
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+        "SSESpecification": {"Enabled": True},
+    }
+
+
+def queue_policy(queue_arn: str, rule_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "OnlyTheMetricsRule",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                }
+            ],
+        }
+    )
+
+
+def provision_aws(settings: Settings, metrics: MetricSet) -> dict[str, Any]:
+    clients = AwsClients.from_environment()
+    names = settings.names
+    try:
+        bus_arn = _bus(clients.events, names.bus)
+        dlq_url, dlq_arn = _queue(clients.sqs, names.dead_letter_queue, {
+            "MessageRetentionPeriod": str(RETENTION),
+            "SqsManagedSseEnabled": "true",
+        })
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
+        queue_url, queue_arn = _queue(clients.sqs, names.queue, {
+            "VisibilityTimeout": str(QUEUE_VISIBILITY_TIMEOUT),
+            "MessageRetentionPeriod": str(RETENTION),
+            "RedrivePolicy": json.dumps(redrive),
+            "SqsManagedSseEnabled": "true",
+        })
+        pattern = metrics.rule_pattern()
+        rule_arn = clients.events.put_rule(
+            Name=names.rule,
+            EventBusName=names.bus,
+            EventPattern=json.dumps(pattern),
+            State="ENABLED",
+            Description="presso-metrics: order events to the metrics queue",
+        )["RuleArn"]
+        clients.events.put_targets(
+            Rule=names.rule,
+            EventBusName=names.bus,
+            Targets=[{"Id": "MetricsQueue", "Arn": queue_arn}],
+        )
+        clients.sqs.set_queue_attributes(
+            QueueUrl=queue_url, Attributes={"Policy": queue_policy(queue_arn, rule_arn)}
+        )
+        table_arn = _table(clients.dynamodb, names.table)
+    finally:
+        clients.close()
+    return {
+        "backend": "aws",
+        "region": clients.region,
+        "bus": {"name": names.bus, "arn": bus_arn},
+        "rule": {"name": names.rule, "arn": rule_arn, "pattern": pattern, "target": queue_arn},
+        "queue": {
+            "name": names.queue,
+            "url": queue_url,
+            "arn": queue_arn,
+            "visibility_timeout": QUEUE_VISIBILITY_TIMEOUT,
+            "redrive_policy": redrive,
+        },
+        "dead_letter_queue": {"name": names.dead_letter_queue, "url": dlq_url, "arn": dlq_arn},
+        "table": {"name": names.table, "arn": table_arn, "ttl_attribute": TTL_ATTRIBUTE},
+        "time_zone": str(metrics.time_zone),
+    }
+
+
+def _bus(events: Any, name: str) -> str:
+    if name == "default":
+        return str(events.describe_event_bus()["Arn"])
+    try:
+        return str(events.describe_event_bus(Name=name)["Arn"])
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+    return str(events.create_event_bus(Name=name)["EventBusArn"])
+
+
+def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:
+    try:
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    except ClientError as e:
+        if "QueueAlreadyExists" not in e.response["Error"]["Code"]:
+            raise
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return str(url), str(arn)
+
+
+def _table(dynamodb: Any, name: str) -> str:
+    try:
+        arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        arn = dynamodb.create_table(**table_definition(name))["TableDescription"]["TableArn"]
+        dynamodb.get_waiter("table_exists").wait(
+            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+        )
+    return str(arn)

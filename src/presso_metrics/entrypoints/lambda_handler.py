@@ -1,0 +1,63 @@
+"""The consumer Lambda function: ``presso_metrics.entrypoints.lambda_handler.handler``.
+
+Settings come from environment variables (TABLE_NAME, DEAD_LETTER_QUEUE_URL, TIME_ZONE,
+METRICS_FILE, REPLAY_MODE, BACKFILL_METRICS); boto3 clients are built on the first invocation
+and reused while the container lives. Each batch logs one structured line (received, counted,
+duplicates, rejected, failed) and emits the same figures as CloudWatch metrics (EMF).
+The function returns the partial batch response: ``{"batchItemFailures": [...]}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import utils as logging_utils
+from aws_lambda_powertools.metrics import MetricUnit
+
+from presso_metrics import bootstrap
+from presso_metrics.service import BatchOutcome, BatchProcessor
+
+logger = Logger(service="presso-metrics")
+metrics = Metrics(namespace="PressoMetrics", service="presso-metrics")
+
+_processor: BatchProcessor | None = None
+
+METRIC_NAMES = {
+    "received": "RecordsReceived",
+    "counted": "EventsCounted",
+    "duplicates": "DuplicatesDropped",
+    "rejected": "RecordsRejected",
+    "replays_skipped": "ReplaysSkipped",
+    "unmatched": "RecordsUnmatched",
+    "failed": "RecordsFailed",
+}
+
+
+def processor() -> BatchProcessor:
+    """The processor of this container, built once from the environment."""
+    global _processor
+    if _processor is None:
+        # Our library's log lines (rejections, retries) in the same JSON format; not boto's.
+        logging.getLogger("presso_metrics")
+        logging_utils.copy_config_to_registered_loggers(
+            source_logger=logger, include={"presso_metrics"}
+        )
+        _processor = bootstrap.build_processor(bootstrap.env_settings())
+    return _processor
+
+
+def record_outcome(outcome: BatchOutcome) -> None:
+    summary = outcome.summary()
+    logger.info("batch processed", extra={"batch": summary})
+    for key, name in METRIC_NAMES.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=summary[key])
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    outcome = processor().process(event)
+    record_outcome(outcome)
+    return outcome.response()
