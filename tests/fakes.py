@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from presso_metrics.domain.counting import CounterKey, CountedEvent
+from presso_metrics.domain.counting import CountedEvent, CounterKey
 from presso_metrics.ports import (
     ApplyResult,
     Counter,

@@ -119,9 +119,7 @@ def _embedded(settings: Settings, metrics: MetricSet, *, provision: bool) -> Sta
     names = settings.names
     queue = EmbeddedQueue(db, names.queue)
     dlq = EmbeddedQueue(db, names.dead_letter_queue)
-    processor = BatchProcessor(
-        metrics, store, dlq, replay=settings.replay, limits=settings.limits
-    )
+    processor = BatchProcessor(metrics, store, dlq, replay=settings.replay, limits=settings.limits)
     bus = EmbeddedBus(db, names.bus)
     return Stack(settings, metrics, store, bus, queue, dlq, processor, db)
 
@@ -193,9 +191,7 @@ def _aws_parts(settings: Settings, metrics: MetricSet) -> tuple[Any, Any, Any, B
         dlq = SqsQueue(clients.sqs, settings.dead_letter_queue_url)
     else:
         dlq = SqsQueue.by_name(clients.sqs, names.dead_letter_queue)
-    processor = BatchProcessor(
-        metrics, store, dlq, replay=settings.replay, limits=settings.limits
-    )
+    processor = BatchProcessor(metrics, store, dlq, replay=settings.replay, limits=settings.limits)
     return clients, store, dlq, processor
 
 

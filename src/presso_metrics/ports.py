@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from presso_metrics.domain.counting import CounterKey, CountedEvent
+from presso_metrics.domain.counting import CountedEvent, CounterKey
 
 
 class Counter(NamedTuple):
@@ -108,9 +108,14 @@ class QueueDepth(NamedTuple):
 class Queue(Protocol):
     """An SQS queue: at-least-once delivery with visibility timeouts and receive counts."""
 
-    name: str
-    arn: str
-    region: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def arn(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
 
     def send(self, messages: Sequence[OutgoingMessage]) -> list[str]:
         """Enqueue ``messages``; return one error per message that was not sent ("" if sent)."""
@@ -146,6 +151,7 @@ class PublishResult:
 class Bus(Protocol):
     """An EventBridge event bus: rules route each published event to their targets."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def publish(self, events: Sequence[Mapping[str, Any]]) -> PublishResult: ...

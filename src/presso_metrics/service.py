@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from presso_metrics.domain.counting import CountedEvent, ReplayPolicy, Skipped, count_event
+from presso_metrics.domain.counting import (
+    SKIP_REPLAYS,
+    CountedEvent,
+    ReplayPolicy,
+    Skipped,
+    count_event,
+)
 from presso_metrics.domain.envelope import (
     DEFAULT_MAX_FUTURE,
     DEFAULT_MAX_RECORD_BYTES,
@@ -80,7 +86,7 @@ class BatchProcessor:
         store: MetricsStore,
         dead_letters: Queue | None,
         *,
-        replay: ReplayPolicy = ReplayPolicy(),
+        replay: ReplayPolicy = SKIP_REPLAYS,
         limits: Limits = Limits(),
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
@@ -287,9 +293,12 @@ class DeadLetter:
         reason = a.get("presso.reason")
         if reason is None:
             # Moved by the queue's redrive policy: it failed maxReceiveCount times.
-            reason, text = "max_receives", (
-                "delivery failed repeatedly (transient errors or a crashing consumer) until "
-                "the queue's maxReceiveCount moved it here"
+            reason, text = (
+                "max_receives",
+                (
+                    "delivery failed repeatedly (transient errors or a crashing consumer) until "
+                    "the queue's maxReceiveCount moved it here"
+                ),
             )
         else:
             text = a.get("presso.message", "")

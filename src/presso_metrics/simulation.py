@@ -135,34 +135,68 @@ def _day_events(rng: random.Random, day: date, orders: int, zone: tzinfo) -> lis
         later = placed + timedelta(minutes=rng.uniform(2, 9))
         if fate < CANCEL_SHARE / 2:
             # The order-manager state machine's cancellation: no drink.
-            out.append((later, _envelope(rng, "OrderManager.OrderNYC-CANCELLED", later, {
-                "Message": "Barista has cancelled or completed the order",
-                "eventId": "NYC",
-                "orderId": order_id,
-                "ORDERSTATE": "NYC-CANCELLED",
-                "userId": user,
-            })))
+            out.append(
+                (
+                    later,
+                    _envelope(
+                        rng,
+                        "OrderManager.OrderNYC-CANCELLED",
+                        later,
+                        {
+                            "Message": "Barista has cancelled or completed the order",
+                            "eventId": "NYC",
+                            "orderId": order_id,
+                            "ORDERSTATE": "NYC-CANCELLED",
+                            "userId": user,
+                        },
+                    ),
+                )
+            )
         elif fate < CANCEL_SHARE:
             # Another version's cancellation, carrying the order.
-            out.append((later, _envelope(rng, "OrderManager.OrderCancelled", later, {
-                "actionUserId": _uuid(rng),
-                "orderId": order_id,
-                "order": {
-                    "orderNumber": number,
-                    "userId": user,
-                    "drinkOrder": {"icon": icon, "modifiers": modifiers, "drink": drink},
-                    "orderState": "CANCELLED",
-                },
-                "userId": user,
-            })))
+            out.append(
+                (
+                    later,
+                    _envelope(
+                        rng,
+                        "OrderManager.OrderCancelled",
+                        later,
+                        {
+                            "actionUserId": _uuid(rng),
+                            "orderId": order_id,
+                            "order": {
+                                "orderNumber": number,
+                                "userId": user,
+                                "drinkOrder": {
+                                    "icon": icon,
+                                    "modifiers": modifiers,
+                                    "drink": drink,
+                                },
+                                "orderState": "CANCELLED",
+                            },
+                            "userId": user,
+                        },
+                    ),
+                )
+            )
         elif fate < 1 - ABANDON_SHARE:
-            out.append((later, _envelope(rng, "OrderManager.OrderNYC-COMPLETED", later, {
-                "Message": "Barista has cancelled or completed the order",
-                "eventId": "NYC",
-                "orderId": order_id,
-                "ORDERSTATE": "NYC-COMPLETED",
-                "userId": user,
-            })))
+            out.append(
+                (
+                    later,
+                    _envelope(
+                        rng,
+                        "OrderManager.OrderNYC-COMPLETED",
+                        later,
+                        {
+                            "Message": "Barista has cancelled or completed the order",
+                            "eventId": "NYC",
+                            "orderId": order_id,
+                            "ORDERSTATE": "NYC-COMPLETED",
+                            "userId": user,
+                        },
+                    ),
+                )
+            )
     out.sort(key=lambda pair: pair[0])
     return [event for _, event in out]
 
@@ -242,13 +276,18 @@ def burst(
         drink = rng.choices(MENU, weights=weights)[0][0]
         user = str(1000 + i)
         events.append(
-            _envelope(rng, "OrderManager.WaitingCompletion", now, {
-                "Message": "Barista has cancelled or completed the order",
-                "orderId": user,
-                "ORDERSTATE": "Completed",
-                "userId": user,
-                "drinkOrder": {"userId": user, "drink": drink},
-            })
+            _envelope(
+                rng,
+                "OrderManager.WaitingCompletion",
+                now,
+                {
+                    "Message": "Barista has cancelled or completed the order",
+                    "orderId": user,
+                    "ORDERSTATE": "Completed",
+                    "userId": user,
+                    "drinkOrder": {"userId": user, "drink": drink},
+                },
+            )
         )
     return events
 

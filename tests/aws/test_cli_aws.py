@@ -42,7 +42,9 @@ def test_init_creates_the_stack_under_the_seed_names(aws_cli: Cli, aws: Emulator
     assert first["table"]["name"] == TABLE
     ttl = aws.client("dynamodb").describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
-    rule = aws.client("events").describe_rule(Name="OrderMetrics-DynamoDB", EventBusName="Serverlesspresso")
+    rule = aws.client("events").describe_rule(
+        Name="OrderMetrics-DynamoDB", EventBusName="Serverlesspresso"
+    )
     assert json.loads(rule["EventPattern"]) == first["rule"]["pattern"]
 
 
@@ -54,7 +56,14 @@ def test_recorded_trace_through_eventbridge_sqs_and_the_handler(
     stats = aws_cli.json("worker", "--aws", "--drain", "--batch-size", "10")
     assert stats["counted"] == 47 and stats["failed"] == 0
     assert val(aws, "2022-10-14#TotalSales") == 29
-    drinks = {"Americano": 7, "Espresso": 7, "Caffe Latte": 6, "Flat White": 4, "Bens Brew": 3, "James Soda": 2}
+    drinks = {
+        "Americano": 7,
+        "Espresso": 7,
+        "Caffe Latte": 6,
+        "Flat White": 4,
+        "Bens Brew": 3,
+        "James Soda": 2,
+    }
     assert {d: val(aws, f"2022-10-14#{d}") for d in drinks} == drinks
     # Published again: EventBridge gives new ids, but the events keep their identity.
     aws_cli.run("publish", "--aws", TRACE)
@@ -72,9 +81,15 @@ def test_recorded_trace_through_eventbridge_sqs_and_the_handler(
 
 def test_dead_letters_on_sqs(aws_cli: Cli, aws: Emulator, tmp_path: Path) -> None:
     aws_cli.run("init", "--aws")
-    broken = [{"id": "no-drink", "source": "awsserverlessda.serverlesspresso",
-               "detail-type": "OrderManager.WaitingCompletion", "time": "2024-05-01T10:00:00Z",
-               "detail": {"drinkOrder": {"drink": ["not", "a", "string", 1]}}}]
+    broken = [
+        {
+            "id": "no-drink",
+            "source": "awsserverlessda.serverlesspresso",
+            "detail-type": "OrderManager.WaitingCompletion",
+            "time": "2024-05-01T10:00:00Z",
+            "detail": {"drinkOrder": {"drink": ["not", "a", "string", 1]}},
+        }
+    ]
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(broken))
     aws_cli.run("publish", "--aws", str(path))
@@ -97,7 +112,9 @@ def test_missing_resources_say_what_to_do(aws_cli: Cli) -> None:
 def test_load_burst_on_aws(aws_cli: Cli, aws: Emulator) -> None:
     aws_cli.run("init", "--aws")
     aws_cli.run("load", "--aws", "--burst", "--orders", "60")
-    stats = aws_cli.json("worker", "--aws", "--drain", "--batch-size", "100", "--batching-window", "1")
+    stats = aws_cli.json(
+        "worker", "--aws", "--drain", "--batch-size", "100", "--batching-window", "1"
+    )
     assert stats["counted"] == 60
     rows = aws_cli.json("report", "--aws", "--metric", "sales", "--format", "json")
     assert sum(r["value"] for r in rows if r["dimension"] == "TotalSales") == 60

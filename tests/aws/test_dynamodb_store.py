@@ -13,7 +13,7 @@ from botocore.exceptions import ReadTimeoutError
 
 from presso_metrics.adapters.aws_provision import table_definition
 from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
-from presso_metrics.domain.counting import CounterKey, CountedEvent
+from presso_metrics.domain.counting import CountedEvent, CounterKey
 from tests.aws_emulator import Emulator
 
 TABLE = "serverlesspresso-metrics-table"
@@ -31,7 +31,9 @@ class _Raw:
 
 
 def dynamodb_error(status: int, code: str, **extra: Any) -> AWSResponse:
-    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": code, **extra})
+    body = json.dumps(
+        {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": code, **extra}
+    )
     return AWSResponse("http://emulator", status, {"x-amzn-requestid": "x"}, _Raw(body.encode()))
 
 
@@ -80,7 +82,9 @@ def test_seed_items_and_markers_are_written(client: Any) -> None:
     store = store_for(client, clock=lambda: 1_700_000_000)
     store.apply([sale("e1"), sale("e2", "Mocha")])
     assert item(client, "Aggregate", "2022-10-14#TotalSales") == {
-        "PK": {"S": "Aggregate"}, "SK": {"S": "2022-10-14#TotalSales"}, "val": {"N": "2"},
+        "PK": {"S": "Aggregate"},
+        "SK": {"S": "2022-10-14#TotalSales"},
+        "val": {"N": "2"},
     }
     assert item(client, "Aggregate", "2022-10-14#Latte")["val"] == {"N": "1"}  # type: ignore[index]
     marker = item(client, "EVENT#e1", "EVENT")
@@ -136,17 +140,25 @@ def test_write_units_per_event_at_batch_100(client: Any) -> None:
         lambda: dynamodb_error(400, "ProvisionedThroughputExceededException"),
         lambda: dynamodb_error(500, "InternalServerError"),
         lambda: dynamodb_error(
-            400, "TransactionCanceledException",
-            CancellationReasons=[{"Code": "TransactionConflict"}, {"Code": "None"}, {"Code": "None"}],
+            400,
+            "TransactionCanceledException",
+            CancellationReasons=[
+                {"Code": "TransactionConflict"},
+                {"Code": "None"},
+                {"Code": "None"},
+            ],
         ),
         lambda: dynamodb_error(
-            400, "TransactionCanceledException",
+            400,
+            "TransactionCanceledException",
             CancellationReasons=[{"Code": "None"}, {"Code": "ThrottlingError"}, {"Code": "None"}],
         ),
     ],
     ids=["throttling", "throughput", "500", "conflict", "throttled-item"],
 )
-def test_transient_faults_are_retried_until_they_pass(client: Any, fault: Callable[[], Any]) -> None:
+def test_transient_faults_are_retried_until_they_pass(
+    client: Any, fault: Callable[[], Any]
+) -> None:
     store = store_for(client)
     faults = Faults(client)
     faults.next(fault, fault, fault)  # botocore retries some itself; the store retries the rest

@@ -57,22 +57,34 @@ def test_sample_batch(
         QueueUrl=deployed["dlq_url"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
     )["Messages"]
     reasons = sorted(
-        (m["MessageAttributes"]["presso.reason"]["StringValue"],
-         m["MessageAttributes"].get("presso.field", {}).get("StringValue")) for m in got
+        (
+            m["MessageAttributes"]["presso.reason"]["StringValue"],
+            m["MessageAttributes"].get("presso.field", {}).get("StringValue"),
+        )
+        for m in got
     )
     assert reasons == [("missing_field", "id"), ("not_json", None)]
     # One structured log line for the batch ...
     (line,) = [r for r in caplog.records if r.getMessage() == "batch processed"]
     assert line.batch == {  # type: ignore[attr-defined]
-        "received": 5, "counted": 2, "duplicates": 1, "rejected": 2,
-        "replays_skipped": 0, "unmatched": 0, "failed": 0,
+        "received": 5,
+        "counted": 2,
+        "duplicates": 1,
+        "rejected": 2,
+        "replays_skipped": 0,
+        "unmatched": 0,
+        "failed": 0,
     }
     # ... and the same figures as CloudWatch metrics, in embedded metric format on stdout.
     emf = next(
         json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith('{"_aws"')
     )
     assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "PressoMetrics"
-    assert (emf["EventsCounted"], emf["RecordsRejected"], emf["DuplicatesDropped"]) == ([2], [2], [1])
+    assert (emf["EventsCounted"], emf["RecordsRejected"], emf["DuplicatesDropped"]) == (
+        [2],
+        [2],
+        [1],
+    )
 
 
 def test_redelivered_batch_counts_nothing(deployed: dict[str, Any]) -> None:
@@ -99,8 +111,13 @@ def test_the_clients_are_built_once_per_container(deployed: dict[str, Any]) -> N
 
 
 @pytest.mark.parametrize(
-    "name", ["waiting-completion.json", "order-cancelled-detailed.json",
-             "order-cancelled-state-machine.json", "waiting-completion-loadtest-shape.json"],
+    "name",
+    [
+        "waiting-completion.json",
+        "order-cancelled-detailed.json",
+        "order-cancelled-state-machine.json",
+        "waiting-completion-loadtest-shape.json",
+    ],
 )
 def test_each_sample_event_shape(deployed: dict[str, Any], name: str) -> None:
     record = load_event("sqs-batch.json")["Records"][0] | {"body": json.dumps(load_event(name))}

@@ -30,7 +30,11 @@ class Backend(Protocol):
     def store(self, caps: dict[str, DimensionCap] | None = None) -> MetricsStore: ...
 
     def queue(
-        self, name: str, *, visibility_timeout: int = 30, dlq: str | None = None,
+        self,
+        name: str,
+        *,
+        visibility_timeout: int = 30,
+        dlq: str | None = None,
         max_receive_count: int | None = None,
     ) -> Queue: ...
 
@@ -51,11 +55,18 @@ class EmbeddedBackend:
         return SqliteMetricsStore(self.db, caps=caps)
 
     def queue(
-        self, name: str, *, visibility_timeout: int = 30, dlq: str | None = None,
+        self,
+        name: str,
+        *,
+        visibility_timeout: int = 30,
+        dlq: str | None = None,
         max_receive_count: int | None = None,
     ) -> Queue:
         create_queue(
-            self.db, name, visibility_timeout=visibility_timeout, dead_letter_queue=dlq,
+            self.db,
+            name,
+            visibility_timeout=visibility_timeout,
+            dead_letter_queue=dlq,
             max_receive_count=max_receive_count,
         )
         return EmbeddedQueue(self.db, name, clock=self.clock)
@@ -101,7 +112,11 @@ class AwsBackend:
         )
 
     def queue(
-        self, name: str, *, visibility_timeout: int = 30, dlq: str | None = None,
+        self,
+        name: str,
+        *,
+        visibility_timeout: int = 30,
+        dlq: str | None = None,
         max_receive_count: int | None = None,
     ) -> Queue:
         import json
@@ -111,9 +126,9 @@ class AwsBackend:
         attributes = {"VisibilityTimeout": str(visibility_timeout)}
         if dlq is not None:
             dlq_url = self.sqs.get_queue_url(QueueName=dlq)["QueueUrl"]
-            dlq_arn = self.sqs.get_queue_attributes(
-                QueueUrl=dlq_url, AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
+            dlq_arn = self.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
             attributes["RedrivePolicy"] = json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
             )
@@ -131,11 +146,13 @@ class AwsBackend:
             "Attributes"
         ]["QueueArn"]
         self.events.put_rule(
-            Name="OrderMetrics-DynamoDB", EventBusName="Serverlesspresso",
+            Name="OrderMetrics-DynamoDB",
+            EventBusName="Serverlesspresso",
             EventPattern=json.dumps(pattern),
         )
         self.events.put_targets(
-            Rule="OrderMetrics-DynamoDB", EventBusName="Serverlesspresso",
+            Rule="OrderMetrics-DynamoDB",
+            EventBusName="Serverlesspresso",
             Targets=[{"Id": "q", "Arn": arn}],
         )
         return EventBridgeBus(self.events, "Serverlesspresso")

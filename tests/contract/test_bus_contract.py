@@ -36,7 +36,8 @@ def test_rule_routes_the_counted_events_with_their_identity(
     expected = {
         e["id"]
         for e in trace
-        if e["detail-type"].startswith("OrderManager.Order") or e["detail-type"] == "OrderManager.WaitingCompletion"
+        if e["detail-type"].startswith("OrderManager.Order")
+        or e["detail-type"] == "OrderManager.WaitingCompletion"
     }
     assert {e.identity for e in delivered} == expected  # type: ignore[union-attr]
     sample = next(e for e in delivered if e.detail_type == "OrderManager.WaitingCompletion")  # type: ignore[union-attr]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from presso_metrics.domain.counting import CounterKey, CountedEvent
+from presso_metrics.domain.counting import CountedEvent, CounterKey
 from presso_metrics.domain.metrics import DimensionCap
 from tests.contract.backends import Backend
 
@@ -58,12 +58,19 @@ def test_many_distinct_counters_in_one_apply(backend: Backend) -> None:
 
 def test_read_selects_a_bucket_range(backend: Backend) -> None:
     store = backend.store()
-    store.apply([sale("a", "Latte", "2022-10-13"), sale("b", "Latte", "2022-10-14"),
-                 sale("c", "Mocha", "2022-10-15")])
+    store.apply(
+        [
+            sale("a", "Latte", "2022-10-13"),
+            sale("b", "Latte", "2022-10-14"),
+            sale("c", "Mocha", "2022-10-15"),
+        ]
+    )
     got = store.read("Aggregate", "2022-10-14", "2022-10-15")
     assert sorted((c.key.bucket, c.key.dimension, c.value) for c in got) == [
-        ("2022-10-14", "Latte", 1), ("2022-10-14", "TotalSales", 1),
-        ("2022-10-15", "Mocha", 1), ("2022-10-15", "TotalSales", 1),
+        ("2022-10-14", "Latte", 1),
+        ("2022-10-14", "TotalSales", 1),
+        ("2022-10-15", "Mocha", 1),
+        ("2022-10-15", "TotalSales", 1),
     ]
     assert store.read("Other", "2022-10-14", "2022-10-15") == []
 
@@ -84,7 +91,8 @@ def test_dimension_values_keep_their_text(backend: Backend) -> None:
     odd = ["Caffè Latte", "Latte #2", "<img src=x onerror=alert(1)>", "émoji ☕"]
     store.apply([sale(f"x{i}", d) for i, d in enumerate(odd)])
     assert {c.key.dimension for c in store.read("Aggregate", "2022-10-14", "2022-10-14")} == {
-        *odd, "TotalSales"
+        *odd,
+        "TotalSales",
     }
 
 

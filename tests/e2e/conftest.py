@@ -19,7 +19,9 @@ class Cli:
         self.db = db
         self.env = {**os.environ, "PRESSO_METRICS_DB": str(db), "COLUMNS": "200"}
 
-    def run(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, input: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [CLI, *args], input=input, capture_output=True, text=True, env=self.env, timeout=300
         )

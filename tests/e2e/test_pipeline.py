@@ -22,8 +22,13 @@ def test_recorded_trace_published_twice_counts_once(cli: Cli) -> None:
     first = cli.json("report", "--format", "json")
     sales = {r["dimension"]: r["value"] for r in first if r["metric"] == "sales"}
     assert sales == {
-        "TotalSales": 29, "Americano": 7, "Espresso": 7, "Caffe Latte": 6,
-        "Flat White": 4, "Bens Brew": 3, "James Soda": 2,
+        "TotalSales": 29,
+        "Americano": 7,
+        "Espresso": 7,
+        "Caffe Latte": 6,
+        "Flat White": 4,
+        "Bens Brew": 3,
+        "James Soda": 2,
     }
     assert all(r["bucket"] == "2022-10-14" for r in first if r["metric"] == "sales")
     others = {(r["metric"], r["dimension"]): r["value"] for r in first if r["metric"] != "sales"}
@@ -44,9 +49,23 @@ def test_recorded_trace_published_twice_counts_once(cli: Cli) -> None:
 def test_report_selects_metric_range_and_format(cli: Cli) -> None:
     cli.run("publish", TRACE)
     cli.run("worker", "--drain")
-    rows = cli.json("report", "--metric", "sales", "--from", "2022-10-14", "--to", "2022-10-14",
-                    "--format", "json")
-    assert rows[0] == {"metric": "sales", "bucket": "2022-10-14", "dimension": "TotalSales", "value": 29}
+    rows = cli.json(
+        "report",
+        "--metric",
+        "sales",
+        "--from",
+        "2022-10-14",
+        "--to",
+        "2022-10-14",
+        "--format",
+        "json",
+    )
+    assert rows[0] == {
+        "metric": "sales",
+        "bucket": "2022-10-14",
+        "dimension": "TotalSales",
+        "value": 29,
+    }
     assert cli.json("report", "--from", "2022-10-15", "--format", "json") == []
     csv = cli.run("report", "--metric", "completions", "--format", "csv").stdout
     assert csv == "metric,bucket,dimension,value\ncompletions,2022-10-14,TotalCompleted,16\n"
@@ -63,8 +82,10 @@ def test_publish_reads_json_lines_and_stdin(cli: Cli) -> None:
     cli.run("publish", "-", input=lines)
     stats = cli.json("worker", "--drain")
     assert stats["received"] == sum(
-        1 for e in recorded_trace()[:40]
-        if e["detail-type"] == "OrderManager.WaitingCompletion" or e["detail-type"].startswith("OrderManager.Order")
+        1
+        for e in recorded_trace()[:40]
+        if e["detail-type"] == "OrderManager.WaitingCompletion"
+        or e["detail-type"].startswith("OrderManager.Order")
     )
 
 
@@ -79,14 +100,24 @@ def test_publish_reports_bad_input(cli: Cli, tmp_path: Path) -> None:
     assert "published 1 of 2 events" in result.stderr and "event 1: not published" in result.stderr
 
 
-def test_broken_events_are_dead_lettered_with_reasons_and_redriven(cli: Cli, tmp_path: Path) -> None:
+def test_broken_events_are_dead_lettered_with_reasons_and_redriven(
+    cli: Cli, tmp_path: Path
+) -> None:
     events = [
-        {"id": "no-drink", "source": "awsserverlessda.serverlesspresso",
-         "detail-type": "OrderManager.WaitingCompletion", "time": "2024-05-01T10:00:00Z",
-         "detail": {"drinkOrder": {}}},
-        {"id": "bad-time", "source": "awsserverlessda.serverlesspresso",
-         "detail-type": "OrderManager.WaitingCompletion", "time": "not a time",
-         "detail": {"drinkOrder": {"drink": "Latte"}}},
+        {
+            "id": "no-drink",
+            "source": "awsserverlessda.serverlesspresso",
+            "detail-type": "OrderManager.WaitingCompletion",
+            "time": "2024-05-01T10:00:00Z",
+            "detail": {"drinkOrder": {}},
+        },
+        {
+            "id": "bad-time",
+            "source": "awsserverlessda.serverlesspresso",
+            "detail-type": "OrderManager.WaitingCompletion",
+            "time": "not a time",
+            "detail": {"drinkOrder": {"drink": "Latte"}},
+        },
     ]
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(events))
@@ -95,16 +126,20 @@ def test_broken_events_are_dead_lettered_with_reasons_and_redriven(cli: Cli, tmp
     assert stats["rejected"] == 2 and stats["failed"] == 0
     letters = cli.json("dlq", "list", "--format", "json")
     assert sorted((d["reason"], d["field"]) for d in letters) == [
-        ("bad_time", "time"), ("dimension_missing", "detail.drinkOrder.drink"),
+        ("bad_time", "time"),
+        ("dimension_missing", "detail.drinkOrder.drink"),
     ]
     assert "dimension_missing" in cli.run("dlq", "list").stdout
     # The fix: a metrics file where a missing drink counts as "unknown". Redrive, count once.
     fixed = tmp_path / "fixed.toml"
     from presso_metrics.bootstrap import default_metrics_text
 
-    fixed.write_text(default_metrics_text().replace(
-        'on_missing = "reject"\ntotal = "TotalSales"', 'on_missing = "count"\ntotal = "TotalSales"'
-    ))
+    fixed.write_text(
+        default_metrics_text().replace(
+            'on_missing = "reject"\ntotal = "TotalSales"',
+            'on_missing = "count"\ntotal = "TotalSales"',
+        )
+    )
     cli.run("dlq", "redrive")
     assert cli.json("status")["queue"]["visible"] == 2
     cli.run("worker", "--drain", "--metrics", str(fixed))
@@ -124,9 +159,13 @@ def test_worker_killed_mid_drain_and_restarted_ends_exact(cli: Cli, tmp_path: Pa
     # GIVEN a realistic day with 10% duplicate deliveries and a few broken events
     sim = simulate_days(orders=1200, duplicates=0.1, seed=11)
     broken = [
-        {"id": f"broken-{i}", "source": "awsserverlessda.serverlesspresso",
-         "detail-type": "OrderManager.WaitingCompletion", "time": sim.events[0]["time"],
-         "detail": {"drinkOrder": {"drink": 42}}}
+        {
+            "id": f"broken-{i}",
+            "source": "awsserverlessda.serverlesspresso",
+            "detail-type": "OrderManager.WaitingCompletion",
+            "time": sim.events[0]["time"],
+            "detail": {"drinkOrder": {"drink": 42}},
+        }
         for i in range(5)
     ]
     path = tmp_path / "day.json"
@@ -186,7 +225,9 @@ def test_time_zone_of_a_database_cannot_change(cli: Cli) -> None:
 
 def test_configuration_errors_stop_at_start(cli: Cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('time_zone = "Nowhere/Land"\n[metrics.x]\ntotal = "T"\nevents = {source = ["s"]}\n')
+    bad.write_text(
+        'time_zone = "Nowhere/Land"\n[metrics.x]\ntotal = "T"\nevents = {source = ["s"]}\n'
+    )
     result = cli.run("worker", "--drain", "--metrics", str(bad), check=False)
     assert result.returncode != 0
     assert f"{bad}:1: unknown time zone 'Nowhere/Land'" in result.stderr

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from presso_metrics import bootstrap
 from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
 from presso_metrics.bootstrap import Settings
-from presso_metrics.domain.counting import CounterKey, CountedEvent
+from presso_metrics.domain.counting import CountedEvent, CounterKey
 from presso_metrics.ports import ApplyResult, OutgoingMessage
 from presso_metrics.service import batch_messages
 
@@ -167,7 +167,9 @@ def test_exact_counts_under_any_schedule_of_faults(
                 assert sorted(outcome.item_failures) == sorted(m.message_id for m in messages)
             if fault != "crash":
                 failed = set(outcome.item_failures)
-                stack.queue.delete([m.receipt_handle for m in messages if m.message_id not in failed])
+                stack.queue.delete(
+                    [m.receipt_handle for m in messages if m.message_id not in failed]
+                )
         assert stack.queue.depth().total == 0
         # THEN the counts are those of the distinct valid events
         distinct = {d["id"]: d for d in deliveries}

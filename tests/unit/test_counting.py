@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from presso_metrics.domain.counting import (
-    CounterKey,
+    SKIP_REPLAYS,
     CountedEvent,
+    CounterKey,
     ReplayPolicy,
     Skipped,
     count_event,
@@ -23,7 +24,7 @@ from tests.conftest import load_event, recorded_trace
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def count(event: dict[str, Any], metrics: MetricSet, replay: ReplayPolicy = ReplayPolicy()) -> Any:
+def count(event: dict[str, Any], metrics: MetricSet, replay: ReplayPolicy = SKIP_REPLAYS) -> Any:
     envelope = parse_envelope(json.dumps(event), now=NOW)
     assert isinstance(envelope, Envelope)
     return count_event(envelope, metrics, replay)
@@ -39,7 +40,9 @@ def test_recorded_trace_gives_the_known_counts(metrics: MetricSet) -> None:
     results = [count(e, metrics) for e in recorded_trace()]
     totals = sum_increments(r for r in results if isinstance(r, CountedEvent))
     day = "2022-10-14"
-    sales = {k.dimension: v for k, v in totals.items() if k.partition == "Aggregate" and k.bucket == day}
+    sales = {
+        k.dimension: v for k, v in totals.items() if k.partition == "Aggregate" and k.bucket == day
+    }
     assert sales == {
         "TotalSales": 29,
         "Americano": 7,
@@ -169,7 +172,9 @@ def test_dst_fall_back_hour_is_one_bucket(metrics: MetricSet) -> None:
     for t in ("2024-10-27T00:30:00Z", "2024-10-27T01:30:00Z"):  # 02:30 CEST, then 02:30 CET
         event = load_event("waiting-completion.json")
         event["time"] = t
-        buckets |= {k.bucket for k in increments(event, paris) if k.partition == "hourly_sales#hour"}
+        buckets |= {
+            k.bucket for k in increments(event, paris) if k.partition == "hourly_sales#hour"
+        }
     assert buckets == {"2024-10-27T02"}
 
 

@@ -47,7 +47,11 @@ def test_rule_pattern_routes_exactly_the_counted_sample_events(metrics: MetricSe
         "order-cancelled-state-machine.json",
     ]:
         assert rule.matches(load_event(name)), name
-    routed = {e["detail-type"] for e in load_event("recorded-serverlesspresso-trace.json") if rule.matches(e)}
+    routed = {
+        e["detail-type"]
+        for e in load_event("recorded-serverlesspresso-trace.json")
+        if rule.matches(e)
+    }
     assert routed == {
         "OrderManager.WaitingCompletion",
         "OrderManager.OrderNYC-COMPLETED",
@@ -63,7 +67,7 @@ def test_minimal_metric_gets_defaults() -> None:
 def test_events_may_be_json_text_to_express_null() -> None:
     text = MINIMAL.replace(
         '[metrics.sales.events]\ndetail-type = ["OrderManager.WaitingCompletion"]',
-        "events = '{\"detail\": {\"coupon\": [null]}}'",
+        'events = \'{"detail": {"coupon": [null]}}\'',
     )
     m = load_metrics(text).get("sales")
     assert m.pattern.matches({"detail": {"coupon": None}})
@@ -77,21 +81,63 @@ def test_time_zone_override(metrics: MetricSet) -> None:
     "text, expected",
     [
         ("[metrics.sales\n", r"shop\.toml: not valid TOML: .*at line 1, column 15"),
-        ("time_zone = 'Mars/Olympus'\n" + MINIMAL, r"shop\.toml:1: unknown time zone 'Mars/Olympus'; use an IANA name"),
+        (
+            "time_zone = 'Mars/Olympus'\n" + MINIMAL,
+            r"shop\.toml:1: unknown time zone 'Mars/Olympus'; use an IANA name",
+        ),
         ("timezone = 'UTC'\n" + MINIMAL, r"shop\.toml:1: unknown key 'timezone'"),
         ("time_zone = 'UTC'\n", r"declares no metrics"),
-        (MINIMAL.replace('total = "TotalSales"', 'total = "T"\ngranularity = "week"'), r"shop\.toml:4: granularity 'week' is not one of hour, day, month"),
-        (MINIMAL.replace('total = "TotalSales"', 'totl = "x"'), r"shop\.toml:3: unknown key 'totl' in metrics\.sales; known keys:"),
-        (MINIMAL.replace('total = "TotalSales"', 'on_missing = "ignore"\ntotal = "T"'), r"shop\.toml:3: on_missing must be one of reject, skip, count"),
-        (MINIMAL.replace('total = "TotalSales"', ""), r"shop\.toml:2: metrics\.sales has neither a dimension nor a total"),
-        (MINIMAL.replace('"OrderManager.WaitingCompletion"', '{ prefx = "O" }'), r"shop\.toml:5: metrics\.sales: bad event pattern at events\.detail-type\[0\]: unknown matcher 'prefx'"),
-        (MINIMAL.replace("[metrics.sales.events]\n", "").replace('detail-type = ["OrderManager.WaitingCompletion"]', ""), r"shop\.toml:2: metrics\.sales needs 'events'"),
-        (MINIMAL.replace('total = "TotalSales"', 'total = "T"\ndimension = "detail..drink"'), r"shop\.toml:4: .*is not a dotted path"),
-        (MINIMAL.replace('total = "TotalSales"', 'total = "T"\npartition = "EVENT#x"'), r"shop\.toml:4: partition 'EVENT#x' is reserved"),
-        (MINIMAL.replace('total = "TotalSales"', 'total = "T"\nmax_dimension_values = 0'), r"shop\.toml:4: metrics\.sales\.max_dimension_values must be a whole number from 1 to 10000"),
-        (MINIMAL.replace("[metrics.sales]", "[metrics.Sales]").replace("[metrics.sales.events]", "[metrics.Sales.events]"), r"metric name 'Sales' must be lower case"),
         (
-            MINIMAL + MINIMAL.replace("sales", "more").replace('total = "TotalSales"', 'total = "T"\npartition = "sales#day"'),
+            MINIMAL.replace('total = "TotalSales"', 'total = "T"\ngranularity = "week"'),
+            r"shop\.toml:4: granularity 'week' is not one of hour, day, month",
+        ),
+        (
+            MINIMAL.replace('total = "TotalSales"', 'totl = "x"'),
+            r"shop\.toml:3: unknown key 'totl' in metrics\.sales; known keys:",
+        ),
+        (
+            MINIMAL.replace('total = "TotalSales"', 'on_missing = "ignore"\ntotal = "T"'),
+            r"shop\.toml:3: on_missing must be one of reject, skip, count",
+        ),
+        (
+            MINIMAL.replace('total = "TotalSales"', ""),
+            r"shop\.toml:2: metrics\.sales has neither a dimension nor a total",
+        ),
+        (
+            MINIMAL.replace('"OrderManager.WaitingCompletion"', '{ prefx = "O" }'),
+            r"shop\.toml:5: metrics\.sales: bad event pattern at events\.detail-type\[0\]: "
+            r"unknown matcher 'prefx'",
+        ),
+        (
+            MINIMAL.replace("[metrics.sales.events]\n", "").replace(
+                'detail-type = ["OrderManager.WaitingCompletion"]', ""
+            ),
+            r"shop\.toml:2: metrics\.sales needs 'events'",
+        ),
+        (
+            MINIMAL.replace('total = "TotalSales"', 'total = "T"\ndimension = "detail..drink"'),
+            r"shop\.toml:4: .*is not a dotted path",
+        ),
+        (
+            MINIMAL.replace('total = "TotalSales"', 'total = "T"\npartition = "EVENT#x"'),
+            r"shop\.toml:4: partition 'EVENT#x' is reserved",
+        ),
+        (
+            MINIMAL.replace('total = "TotalSales"', 'total = "T"\nmax_dimension_values = 0'),
+            r"shop\.toml:4: metrics\.sales\.max_dimension_values must be a whole number "
+            r"from 1 to 10000",
+        ),
+        (
+            MINIMAL.replace("[metrics.sales]", "[metrics.Sales]").replace(
+                "[metrics.sales.events]", "[metrics.Sales.events]"
+            ),
+            r"metric name 'Sales' must be lower case",
+        ),
+        (
+            MINIMAL
+            + MINIMAL.replace("sales", "more").replace(
+                'total = "TotalSales"', 'total = "T"\npartition = "sales#day"'
+            ),
             r"shop\.toml:\d+: metrics sales and more both use partition 'sales#day'",
         ),
     ],

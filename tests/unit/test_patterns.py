@@ -55,7 +55,9 @@ def detail(**fields: Any) -> dict[str, Any]:
 
 class TestExactValues:
     def test_all_fields_must_match(self) -> None:
-        assert matches({"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]})
+        assert matches(
+            {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]}
+        )
         assert not matches({"source": ["aws.ec2"], "detail-type": ["something else"]})
 
     def test_array_of_values_is_any_of(self) -> None:
@@ -68,7 +70,9 @@ class TestExactValues:
     def test_event_array_matches_when_intersection_is_non_empty(self) -> None:
         assert matches(detail(tags=["green", "red"]))
         assert not matches(detail(tags=["red"]))
-        assert matches({"resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-000000aaaaaa00000"]})
+        assert matches(
+            {"resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-000000aaaaaa00000"]}
+        )
 
     def test_numbers_match_numerically_and_not_as_strings(self) -> None:
         assert matches(detail(**{"c-count": [5]}))
@@ -98,7 +102,9 @@ class TestExactValues:
         assert matches({"detail": {"employees": {"firstName": ["Anna"]}}})
         assert matches({"detail": {"employees": {"firstName": ["Anna"], "lastName": ["Smith"]}}})
         # event-ruler's array consistency: two fields from different elements do not match.
-        assert not matches({"detail": {"employees": {"firstName": ["Anna"], "lastName": ["Jones"]}}})
+        assert not matches(
+            {"detail": {"employees": {"firstName": ["Anna"], "lastName": ["Jones"]}}}
+        )
 
     def test_a_value_pattern_does_not_match_an_object(self) -> None:
         assert not matches(detail(nested=["x"]))
@@ -296,9 +302,15 @@ class TestCidr:
 
 class TestOr:
     def test_top_level_or(self) -> None:
-        p = {"source": ["aws.ec2"], "$or": [{"detail": {"state": ["stopped"]}}, {"region": ["us-east-1"]}]}
+        p = {
+            "source": ["aws.ec2"],
+            "$or": [{"detail": {"state": ["stopped"]}}, {"region": ["us-east-1"]}],
+        }
         assert matches(p)
-        p = {"source": ["aws.ec2"], "$or": [{"detail": {"state": ["stopped"]}}, {"region": ["eu-west-1"]}]}
+        p = {
+            "source": ["aws.ec2"],
+            "$or": [{"detail": {"state": ["stopped"]}}, {"region": ["eu-west-1"]}],
+        }
         assert not matches(p)
 
     def test_nested_or_inside_an_object(self) -> None:

@@ -62,17 +62,25 @@ def provision_aws(settings: Settings, metrics: MetricSet) -> dict[str, Any]:
     names = settings.names
     try:
         bus_arn = _bus(clients.events, names.bus)
-        dlq_url, dlq_arn = _queue(clients.sqs, names.dead_letter_queue, {
-            "MessageRetentionPeriod": str(RETENTION),
-            "SqsManagedSseEnabled": "true",
-        })
+        dlq_url, dlq_arn = _queue(
+            clients.sqs,
+            names.dead_letter_queue,
+            {
+                "MessageRetentionPeriod": str(RETENTION),
+                "SqsManagedSseEnabled": "true",
+            },
+        )
         redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
-        queue_url, queue_arn = _queue(clients.sqs, names.queue, {
-            "VisibilityTimeout": str(QUEUE_VISIBILITY_TIMEOUT),
-            "MessageRetentionPeriod": str(RETENTION),
-            "RedrivePolicy": json.dumps(redrive),
-            "SqsManagedSseEnabled": "true",
-        })
+        queue_url, queue_arn = _queue(
+            clients.sqs,
+            names.queue,
+            {
+                "VisibilityTimeout": str(QUEUE_VISIBILITY_TIMEOUT),
+                "MessageRetentionPeriod": str(RETENTION),
+                "RedrivePolicy": json.dumps(redrive),
+                "SqsManagedSseEnabled": "true",
+            },
+        )
         pattern = metrics.rule_pattern()
         rule_arn = clients.events.put_rule(
             Name=names.rule,
@@ -129,7 +137,9 @@ def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:
             raise
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     return str(url), str(arn)
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from presso_metrics.domain.counting import CounterKey, CountedEvent, sum_increments
+from presso_metrics.domain.counting import CountedEvent, CounterKey, sum_increments
 from presso_metrics.domain.metrics import DimensionCap
 from presso_metrics.ports import ApplyResult, Counter
 
@@ -143,14 +143,18 @@ class DynamoDBMetricsStore:
                 k.partition for k in event.increments if self._needs_registration(k)
             } - registering
             event_size = 200 + len(event.marker) + sum(80 + len(k.sort_key) for k in keys)
-            actions = len(current) + 1 + len(counters) + len(keys) + len(registering | new_partitions)
+            actions = (
+                len(current) + 1 + len(counters) + len(keys) + len(registering | new_partitions)
+            )
             if current and (actions > MAX_ACTIONS or size + event_size > MAX_REQUEST_BYTES):
                 chunks.append(current)
                 current, counters, registering, size = [], set(), set(), 0
                 keys = set(event.increments)
                 new_partitions = {k.partition for k in keys if self._needs_registration(k)}
             if 1 + len(keys) + len(new_partitions) > MAX_ACTIONS:
-                raise ValueError(f"event {event.marker} alone touches more than {MAX_ACTIONS} items")
+                raise ValueError(
+                    f"event {event.marker} alone touches more than {MAX_ACTIONS} items"
+                )
             current.append(event)
             counters |= keys
             registering |= new_partitions
@@ -178,7 +182,9 @@ class DynamoDBMetricsStore:
                 code = e.response.get("Error", {}).get("Code", "")
                 if code == "TransactionCanceledException":
                     self.stats.cancelled += 1
-                    reasons = [r.get("Code", "None") for r in e.response.get("CancellationReasons", [])]
+                    reasons = [
+                        r.get("Code", "None") for r in e.response.get("CancellationReasons", [])
+                    ]
                     duplicates = {
                         live[i].marker
                         for i, reason in enumerate(reasons[: len(live)])
@@ -199,7 +205,9 @@ class DynamoDBMetricsStore:
                         self._fail(live, f"transaction cancelled: {reasons}", result)
                         return
                 elif code not in RETRYABLE_ERRORS:
-                    self._fail(live, f"{code}: {e.response.get('Error', {}).get('Message', '')}", result)
+                    self._fail(
+                        live, f"{code}: {e.response.get('Error', {}).get('Message', '')}", result
+                    )
                     return
                 why = code
                 if code not in AMBIGUOUS_ERRORS:
@@ -337,8 +345,12 @@ class DynamoDBMetricsStore:
     # --- reading --------------------------------------------------------------------------
 
     def _query(
-        self, key: Mapping[str, str], *, between: tuple[str, str] | None = None,
-        consistent: bool = False, **extra: Any,
+        self,
+        key: Mapping[str, str],
+        *,
+        between: tuple[str, str] | None = None,
+        consistent: bool = False,
+        **extra: Any,
     ) -> Iterable[dict[str, Any]]:
         condition = "PK = :pk"
         values: dict[str, Any] = {":pk": {"S": key["PK"]}}

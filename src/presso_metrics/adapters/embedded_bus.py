@@ -113,7 +113,10 @@ class EmbeddedBus:
             body = orjson.dumps(envelope)
             if len(body) > MAX_EVENT_BYTES:
                 result.failed.append(
-                    (index, f"the event is {len(body)} bytes; EventBridge accepts {MAX_EVENT_BYTES}")
+                    (
+                        index,
+                        f"the event is {len(body)} bytes; EventBridge accepts {MAX_EVENT_BYTES}",
+                    )
                 )
                 continue
             text = body.decode()

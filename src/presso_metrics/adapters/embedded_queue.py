@@ -192,9 +192,7 @@ class EmbeddedQueue:
                 params.append((int(row_id), handle))
         if params:
             with self.db.write() as conn:
-                conn.executemany(
-                    "DELETE FROM messages WHERE id = ? AND receipt_handle = ?", params
-                )
+                conn.executemany("DELETE FROM messages WHERE id = ? AND receipt_handle = ?", params)
 
     def change_visibility(self, receipt_handle: str, seconds: int) -> None:
         row_id, _, _ = receipt_handle.partition("-")

@@ -53,7 +53,9 @@ class EventBridgeBus:
                 continue
             entry = put_events_entry(envelope, self.name)
             if _entry_size(entry) > MAX_EVENT_BYTES:
-                result.failed.append((index, f"the event exceeds EventBridge's {MAX_EVENT_BYTES} bytes"))
+                result.failed.append(
+                    (index, f"the event exceeds EventBridge's {MAX_EVENT_BYTES} bytes")
+                )
                 continue
             pending.append((index, entry))
         for call in _calls(pending):
@@ -83,8 +85,12 @@ class EventBridgeBus:
             call = retry
             if attempt < self.max_attempts - 1:
                 self.sleep(random.random() * min(2.0, 0.1 * 2**attempt))
-        log.warning("%d events not published after %d attempts: %s", len(call), self.max_attempts, why)
-        result.failed.extend((index, f"not accepted after {self.max_attempts} attempts ({why})") for index, _ in call)
+        log.warning(
+            "%d events not published after %d attempts: %s", len(call), self.max_attempts, why
+        )
+        result.failed.extend(
+            (index, f"not accepted after {self.max_attempts} attempts ({why})") for index, _ in call
+        )
 
 
 def _calls(entries: list[tuple[int, dict[str, Any]]]) -> list[list[tuple[int, dict[str, Any]]]]:
@@ -101,4 +107,3 @@ def _calls(entries: list[tuple[int, dict[str, Any]]]) -> list[list[tuple[int, di
     if current:
         calls.append(current)
     return calls
-

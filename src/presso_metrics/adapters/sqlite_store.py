@@ -16,7 +16,7 @@ from datetime import timedelta
 import orjson
 
 from presso_metrics.adapters.sqlite_db import Database
-from presso_metrics.domain.counting import CounterKey, CountedEvent, sum_increments
+from presso_metrics.domain.counting import CountedEvent, CounterKey, sum_increments
 from presso_metrics.domain.metrics import DimensionCap
 from presso_metrics.exceptions import StoreUnavailableError
 from presso_metrics.ports import ApplyResult, Counter
@@ -64,7 +64,9 @@ class SqliteMetricsStore:
             with self.db.write() as conn:
                 new = {
                     row[0]
-                    for row in conn.execute(_INSERT_MARKERS, (expires, orjson.dumps(list(by_marker))))
+                    for row in conn.execute(
+                        _INSERT_MARKERS, (expires, orjson.dumps(list(by_marker)))
+                    )
                 }
                 # In arrival order, so a cap admits the first new values it meets.
                 sums = sum_increments(e for e in by_marker.values() if e.marker in new)
@@ -118,7 +120,10 @@ class SqliteMetricsStore:
                 overflow[partition] = set(refused)
                 log.warning(
                     "partition %s holds %d distinct values, its cap: %d new values counted as %r",
-                    partition, cap.max_values, len(refused), cap.overflow_label,
+                    partition,
+                    cap.max_values,
+                    len(refused),
+                    cap.overflow_label,
                 )
         if not overflow:
             return sums

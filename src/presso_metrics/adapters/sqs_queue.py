@@ -23,7 +23,11 @@ def _valid_text(text: str) -> bool:
     """The characters SQS accepts in bodies and attribute values."""
     for ch in text:
         c = ord(ch)
-        if (c < 0x20 and c not in (0x9, 0xA, 0xD)) or 0xD800 <= c <= 0xDFFF or c in (0xFFFE, 0xFFFF):
+        if (
+            (c < 0x20 and c not in (0x9, 0xA, 0xD))
+            or 0xD800 <= c <= 0xDFFF
+            or c in (0xFFFE, 0xFFFF)
+        ):
             return False
     return True
 
@@ -72,7 +76,9 @@ class SqsQueue:
                 len(k) + len(v.encode()) + 6 for k, v in m.attributes.items()
             )
             if entry_size > MAX_BATCH_BYTES:
-                errors[index] = f"message of {entry_size} bytes exceeds the {MAX_BATCH_BYTES}-byte limit"
+                errors[index] = (
+                    f"message of {entry_size} bytes exceeds the {MAX_BATCH_BYTES}-byte limit"
+                )
                 continue
             if batch and (len(batch) == MAX_BATCH or size + entry_size > MAX_BATCH_BYTES):
                 self._send_batch(batch, errors)
@@ -102,7 +108,9 @@ class SqsQueue:
             )
         except ClientError as e:
             for index, _ in batch:
-                errors[index] = f"{e.response['Error']['Code']}: {e.response['Error'].get('Message', '')}"
+                errors[index] = (
+                    f"{e.response['Error']['Code']}: {e.response['Error'].get('Message', '')}"
+                )
             return
         for failure in response.get("Failed", []):
             errors[int(failure["Id"])] = f"{failure.get('Code')}: {failure.get('Message', '')}"
@@ -111,7 +119,7 @@ class SqsQueue:
         self, max_messages: int, *, wait_seconds: float = 0.0, visibility_timeout: int | None = None
     ) -> list[ReceivedMessage]:
         out: list[ReceivedMessage] = []
-        wait = min(MAX_WAIT, int(round(wait_seconds)))
+        wait = min(MAX_WAIT, round(wait_seconds))
         while len(out) < max_messages:
             kwargs: dict[str, Any] = {
                 "QueueUrl": self.url,

@@ -69,10 +69,11 @@ class ReplayPolicy:
 
 
 _MISSING: Any = object()
+SKIP_REPLAYS = ReplayPolicy()
 
 
 def count_event(
-    envelope: Envelope, metrics: MetricSet, replay: ReplayPolicy = ReplayPolicy()
+    envelope: Envelope, metrics: MetricSet, replay: ReplayPolicy = SKIP_REPLAYS
 ) -> CountedEvent | Rejection | Skipped:
     marker = envelope.identity
     selected: Iterable[Metric] = metrics.metrics
@@ -119,7 +120,9 @@ def count_event(
     return CountedEvent(marker, increments)
 
 
-def dimension_values(event: Mapping[str, Any], metric: Metric) -> tuple[str, ...] | None | Rejection:
+def dimension_values(
+    event: Mapping[str, Any], metric: Metric
+) -> tuple[str, ...] | Rejection | None:
     """The metric's dimension values in ``event``: the first present alternative path.
 
     ``None`` when no path is present (or the value is null, empty or blank) and the metric

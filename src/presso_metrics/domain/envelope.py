@@ -56,7 +56,7 @@ class Envelope:
 
 
 def parse_envelope(
-    body: str,
+    body: object,
     *,
     now: datetime,
     max_bytes: int = DEFAULT_MAX_RECORD_BYTES,

@@ -259,7 +259,9 @@ def _pattern(name: str, raw: Any, where: _Locator) -> EventPattern:
         return compile_pattern(raw)
     except PatternError as e:
         at = f" at events.{e.path}" if e.path else ""
-        raise ConfigError(f"{location}: metrics.{name}: bad event pattern{at}: {e.message}") from None
+        raise ConfigError(
+            f"{location}: metrics.{name}: bad event pattern{at}: {e.message}"
+        ) from None
 
 
 def _dimension(name: str, raw: Any, where: _Locator) -> tuple[tuple[str, ...], ...]:

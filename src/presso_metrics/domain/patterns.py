@@ -109,7 +109,9 @@ def _object(pattern: Mapping[str, Any], path: str) -> ObjectTest:
             alternatives.append(_or(spec, where))
         elif isinstance(spec, Mapping):
             if not spec:
-                raise PatternError(where, "an empty object matches nothing; give it fields or remove it")
+                raise PatternError(
+                    where, "an empty object matches nothing; give it fields or remove it"
+                )
             fields.append((key, _object(spec, where), None))
         elif isinstance(spec, list):
             fields.append((key, None, _leaf(spec, where)))
@@ -393,9 +395,7 @@ _UPPER = {"<": False, "<=": True}
 
 def _numeric(arg: Any, where: str) -> ValueTest:
     if not isinstance(arg, list) or len(arg) not in (2, 4):
-        raise PatternError(
-            where, 'numeric takes [op, number] or [">"|">=", low, "<"|"<=", high]'
-        )
+        raise PatternError(where, 'numeric takes [op, number] or [">"|">=", low, "<"|"<=", high]')
     pairs = [(arg[i], arg[i + 1]) for i in range(0, len(arg), 2)]
     low: tuple[float, bool] | None = None
     high: tuple[float, bool] | None = None

@@ -8,6 +8,7 @@ identity (see :data:`ORIGIN_RESOURCE_PREFIX` for how this survives EventBridge).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -19,9 +20,7 @@ from presso_metrics.domain.envelope import ORIGIN_RESOURCE_PREFIX
 MAX_EVENT_BYTES = 256 * 1024  # PutEvents' limit on an entry
 
 
-def normalise(
-    event: Any, *, now: datetime, account: str, region: str
-) -> dict[str, Any] | str:
+def normalise(event: Any, *, now: datetime, account: str, region: str) -> dict[str, Any] | str:
     """The envelope to publish, or a sentence saying why ``event`` cannot be published."""
     if not isinstance(event, Mapping):
         return f"an event must be a JSON object, not {type(event).__name__}"
@@ -102,8 +101,6 @@ def put_events_entry(envelope: Mapping[str, Any], bus_name: str) -> dict[str, An
         "Resources": resources,
         "EventBusName": bus_name,
     }
-    try:
+    with contextlib.suppress(TypeError, ValueError):  # else EventBridge stamps the call's time
         entry["Time"] = datetime.fromisoformat(envelope["time"])
-    except (TypeError, ValueError):
-        pass  # EventBridge stamps the time of the call
     return entry

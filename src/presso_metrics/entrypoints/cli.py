@@ -313,7 +313,11 @@ def load(
             events = burst(orders=orders, seed=seed)
         else:
             events = simulate_days(
-                orders=orders, days=days, start=start, duplicates=duplicates, seed=seed,
+                orders=orders,
+                days=days,
+                start=start,
+                duplicates=duplicates,
+                seed=seed,
                 zone=stack.metrics.time_zone,
             ).events
         result = publish_all(stack.bus, events, 500)
@@ -473,7 +477,9 @@ def print_report(metrics: MetricSet, rows: list[Row], fmt: str, names: Any) -> N
         rich = RichTable(title=title, title_justify="left", show_lines=False)
         rich.add_column(metric.granularity, no_wrap=True)
         for column in table.columns:
-            rich.add_column(column, justify="right", style="bold" if column == metric.total else None)
+            rich.add_column(
+                column, justify="right", style="bold" if column == metric.total else None
+            )
         for bucket, values in table.rows:
             rich.add_row(bucket, *(str(v) for v in values))
         print_wide(rich, [metric.granularity, *table.columns], [r[0] for r in table.rows])
@@ -540,7 +546,9 @@ def dlq_redrive(**options: Any) -> None:
             moved = redrive(stack.dead_letters, stack.queue, progress=advance)
     finally:
         stack.close()
-    err.print(f"moved {moved} messages back to {settings.names.queue}; run the worker to process them")
+    err.print(
+        f"moved {moved} messages back to {settings.names.queue}; run the worker to process them"
+    )
 
 
 @main.command()
@@ -561,7 +569,9 @@ def metrics(fmt: str, rule_pattern: bool, **options: Any) -> None:
     if fmt == "json":
         out.print_json(json.dumps({"time_zone": str(metric_set.time_zone), "metrics": described}))
         return
-    table = RichTable(title=f"{metric_set.origin} (days in {metric_set.time_zone})", title_justify="left")
+    table = RichTable(
+        title=f"{metric_set.origin} (days in {metric_set.time_zone})", title_justify="left"
+    )
     for column in ("name", "granularity", "dimension", "total", "partition", "events"):
         table.add_column(column, overflow="fold")
     for d in described:
@@ -590,8 +600,15 @@ def status(**options: Any) -> None:
     out.print_json(
         json.dumps(
             {
-                "queue": {"name": settings.names.queue, "visible": q.visible, "in_flight": q.in_flight},
-                "dead_letter_queue": {"name": settings.names.dead_letter_queue, "messages": d.total},
+                "queue": {
+                    "name": settings.names.queue,
+                    "visible": q.visible,
+                    "in_flight": q.in_flight,
+                },
+                "dead_letter_queue": {
+                    "name": settings.names.dead_letter_queue,
+                    "messages": d.total,
+                },
                 "at": datetime.now().astimezone().isoformat(timespec="seconds"),
             }
         )

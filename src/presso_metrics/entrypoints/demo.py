@@ -75,4 +75,3 @@ def run_demo(settings: Settings, *, orders: int, days: int, seed: int) -> None:
         "next: `presso-metrics serve` for the dashboard, `presso-metrics report --format json`, "
         "`presso-metrics --help`"
     )
-

@@ -153,9 +153,7 @@ def run(
     reports: multiprocessing.Queue[tuple[str, dict[str, int]]] = context.Queue()
     stop_flag = context.Event()
     workers = [
-        context.Process(
-            target=_child, args=(build_stack, options, reports, stop_flag), daemon=True
-        )
+        context.Process(target=_child, args=(build_stack, options, reports, stop_flag), daemon=True)
         for _ in range(options.concurrency)
     ]
     for w in workers:
