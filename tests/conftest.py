@@ -22,6 +22,7 @@ TIERS = {
     "e2e": "e2e",
     "aws": "aws",
     "browser": "browser",
+    "template": "integration",
 }
 
 

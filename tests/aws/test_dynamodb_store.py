@@ -11,7 +11,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
-from presso_metrics.adapters.aws_provision import table_definition
+from tests.sam import table_from_template
 from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
 from presso_metrics.domain.counting import CountedEvent, CounterKey
 from tests.aws_emulator import Emulator
@@ -59,7 +59,7 @@ class Faults:
 @pytest.fixture
 def client(aws: Emulator) -> Any:
     c = aws.client("dynamodb")
-    c.create_table(**table_definition(TABLE))
+    c.create_table(**table_from_template(TABLE))
     return c
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from presso_metrics.adapters.aws_provision import table_definition
+from tests.sam import table_from_template
 from presso_metrics.entrypoints import lambda_handler
 from tests.aws_emulator import Emulator
 from tests.conftest import load_event
@@ -29,7 +29,7 @@ class LambdaContext:
 @pytest.fixture
 def deployed(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     dynamodb, sqs = aws.client("dynamodb"), aws.client("sqs")
-    dynamodb.create_table(**table_definition(TABLE))
+    dynamodb.create_table(**table_from_template(TABLE))
     dlq_url = sqs.create_queue(QueueName="MetricsQueue-DLQ")["QueueUrl"]
     monkeypatch.setenv("TABLE_NAME", TABLE)
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq_url)

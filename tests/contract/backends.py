@@ -96,13 +96,13 @@ class AwsBackend:
     emulator: Any
 
     def __post_init__(self) -> None:
-        from presso_metrics.adapters.aws_provision import table_definition
+        from tests.sam import table_from_template
 
         self.dynamodb = self.emulator.client("dynamodb")
         self.sqs = self.emulator.client("sqs")
         self.events = self.emulator.client("events")
         self.table = "serverlesspresso-metrics-table"
-        self.dynamodb.create_table(**table_definition(self.table))
+        self.dynamodb.create_table(**table_from_template(self.table))
 
     def store(self, caps: dict[str, DimensionCap] | None = None) -> MetricsStore:
         from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore

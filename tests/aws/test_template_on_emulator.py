@@ -1,0 +1,96 @@
+"""template.yaml on the emulator: `init --aws` builds what the template declares, and the
+translated template deploys on CloudFormation beside a pre-created core bus."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from typing import Any
+
+import pytest
+
+from presso_metrics.adapters.aws_provision import (
+    QUEUE_VISIBILITY_TIMEOUT,
+    RETENTION,
+    TTL_ATTRIBUTE,
+    table_definition,
+)
+from presso_metrics.bootstrap import Settings
+from presso_metrics.domain.metrics import MetricSet
+from tests.aws_emulator import Emulator
+from tests.sam import (
+    CODE_URI,
+    queue_attributes_from_template,
+    resolve,
+    table_from_template,
+    translated,
+)
+
+
+def test_init_aws_builds_what_the_template_declares(metrics: MetricSet) -> None:
+    assert table_definition("serverlesspresso-metrics-table") == table_from_template()
+    table = resolve(translated()["Resources"]["MetricsTable"]["Properties"])
+    assert table["TimeToLiveSpecification"]["AttributeName"] == TTL_ATTRIBUTE
+    queue = queue_attributes_from_template("MetricsQueue")
+    assert queue["VisibilityTimeout"] == QUEUE_VISIBILITY_TIMEOUT
+    assert queue["MessageRetentionPeriod"] == RETENTION
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == Settings().max_receive_count
+    rule = resolve(translated()["Resources"]["OrderMetricsRule"]["Properties"])
+    assert rule["Name"] == Settings().names.rule
+    assert rule["EventPattern"] == metrics.rule_pattern()
+
+
+def _wait(cloudformation: Any, name: str) -> dict[str, Any]:
+    for _ in range(120):
+        stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        if not stack["StackStatus"].endswith("IN_PROGRESS"):
+            return stack  # type: ignore[no-any-return]
+        time.sleep(0.5)
+    raise AssertionError("stack did not settle")
+
+
+# moto's CloudFormation skips these two types (with this warning); the template tests assert
+# their properties on the translated template instead.
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy")
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")
+def test_translated_template_deploys_beside_the_core_bus(aws: Emulator) -> None:
+    # GIVEN the core stack's bus, and the code where `sam package` would have put it
+    aws.client("events").create_event_bus(Name="Serverlesspresso")
+    s3 = aws.client("s3")
+    bucket, key = CODE_URI.removeprefix("s3://").split("/", 1)
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("presso_metrics/__init__.py", "")
+    s3.put_object(Bucket=bucket, Key=key, Body=archive.getvalue())
+    # WHEN the translated template is deployed
+    cloudformation = aws.client("cloudformation")
+    cloudformation.create_stack(
+        StackName="presso-metrics",
+        TemplateBody=json.dumps(translated()),
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    stack = _wait(cloudformation, "presso-metrics")
+    # Never let the emulator invoke a function (that needs Docker): drop the event source.
+    lam = aws.client("lambda")
+    for mapping in lam.list_event_source_mappings()["EventSourceMappings"]:
+        lam.delete_event_source_mapping(UUID=mapping["UUID"])
+    # THEN it is complete, and its resources are those the service expects
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs["TableName"] == "serverlesspresso-metrics-table"
+    assert outputs["MetricsQueueName"] == "MetricsQueue"
+    assert outputs["DeadLetterQueueName"] == "MetricsQueue-DLQ"
+    sqs = aws.client("sqs")
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=outputs["MetricsQueueUrl"], AttributeNames=["All"]
+    )["Attributes"]
+    assert json.loads(attributes["RedrivePolicy"])["maxReceiveCount"] == 5
+    assert attributes["VisibilityTimeout"] == "180"
+    rules = aws.client("events").list_rules(EventBusName="Serverlesspresso")["Rules"]
+    assert [r["Name"] for r in rules] == ["OrderMetrics-DynamoDB"]
+    table = aws.client("dynamodb").describe_table(TableName="serverlesspresso-metrics-table")
+    assert {k["AttributeName"] for k in table["Table"]["KeySchema"]} == {"PK", "SK"}
+    # (moto's CloudFormation does not apply TimeToLiveSpecification; the template test checks it.)

@@ -1,0 +1,81 @@
+"""template.yaml for tests: parsed (CloudFormation tags understood), translated offline by
+samtranslator, and resolved with parameter values, so tests read the stack's real properties."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+CODE_URI = "s3://presso-metrics-artifacts/presso-metrics.zip"
+
+MANAGED_POLICIES = {
+    "AWSLambdaBasicExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "AWSLambdaSQSQueueExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+    "AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    "AWSLambdaRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaRole",
+}
+
+
+class _PolicyLoader:
+    def load(self) -> dict[str, str]:
+        return MANAGED_POLICIES
+
+
+@functools.cache
+def sam_template() -> dict[str, Any]:
+    from cfnlint.decode import cfn_yaml
+
+    return dict(cfn_yaml.load(str(TEMPLATE)))
+
+
+def parameter_defaults() -> dict[str, Any]:
+    return {name: p.get("Default") for name, p in sam_template()["Parameters"].items()}
+
+
+@functools.cache
+def translated() -> dict[str, Any]:
+    """The CloudFormation template ``sam deploy`` would create (CodeUri as sam package sets it)."""
+    from samtranslator.translator.transform import transform
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-west-2")
+    sam = copy.deepcopy(sam_template())
+    sam["Globals"]["Function"]["CodeUri"] = CODE_URI
+    return dict(transform(sam, {}, _PolicyLoader()))
+
+
+def resources(type_: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in translated()["Resources"].items() if v["Type"] == type_}
+
+
+def resolve(value: Any, parameters: dict[str, Any] | None = None) -> Any:
+    """Substitute ``Ref`` to parameters (defaults unless given); other intrinsics stay."""
+    params = {**parameter_defaults(), **(parameters or {})}
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in params:
+            return params[value["Ref"]]
+        return {k: resolve(v, params) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, params) for v in value]
+    return value
+
+
+def table_from_template(name: str | None = None) -> dict[str, Any]:
+    """``create_table`` arguments from the template's MetricsTable properties."""
+    props = resolve(translated()["Resources"]["MetricsTable"]["Properties"])
+    return {
+        "TableName": name or props["TableName"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props["BillingMode"],
+        "SSESpecification": {"Enabled": props["SSESpecification"]["SSEEnabled"]},
+    }
+
+
+def queue_attributes_from_template(resource: str) -> dict[str, Any]:
+    """The SQS attributes the template gives a queue (references left as they are)."""
+    props = resolve(translated()["Resources"][resource]["Properties"])
+    return {k: v for k, v in props.items() if k != "QueueName"}

@@ -1,0 +1,188 @@
+"""The SAM template: lint-clean, translates offline, and holds the stack's contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from presso_metrics.domain.metrics import MetricSet
+from presso_metrics.domain.patterns import compile_pattern
+from tests.conftest import load_event, recorded_trace
+from tests.sam import TEMPLATE, resolve, resources, translated
+
+CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
+
+
+def one(type_: str) -> dict[str, Any]:
+    (found,) = resources(type_).values()
+    return found["Properties"]  # type: ignore[no-any-return]
+
+
+def by_name(name: str) -> dict[str, Any]:
+    return translated()["Resources"][name]["Properties"]  # type: ignore[no-any-return]
+
+
+def test_cfn_lint_reports_nothing() -> None:
+    result = subprocess.run(
+        [CFN_LINT, "--format", "parseable", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        env={"AWS_DEFAULT_REGION": "us-west-2", "PATH": ""},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+def test_rule_pattern_is_the_default_metrics_pattern(metrics: MetricSet) -> None:
+    pattern = resolve(one("AWS::Events::Rule")["EventPattern"])
+    assert pattern == metrics.rule_pattern()
+
+
+def test_rule_routes_exactly_what_some_metric_counts(metrics: MetricSet) -> None:
+    rule = compile_pattern(resolve(one("AWS::Events::Rule")["EventPattern"]))
+    counted = [
+        "waiting-completion.json",
+        "waiting-completion-loadtest-shape.json",
+        "order-cancelled-detailed.json",
+        "order-cancelled-state-machine.json",
+    ]
+    for name in counted:
+        assert rule.matches(load_event(name)), name
+    for event in recorded_trace():
+        counted_by_some_metric = any(m.pattern.matches(event) for m in metrics)
+        assert rule.matches(event) == counted_by_some_metric, event["detail-type"]
+    other = load_event("waiting-completion.json") | {"source": "someone.else"}
+    assert not rule.matches(other)
+
+
+def test_rule_targets_the_queue_on_the_existing_bus() -> None:
+    rule = one("AWS::Events::Rule")
+    assert resolve(rule["EventBusName"])["Fn::If"][2] == "Serverlesspresso"
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["MetricsQueue", "Arn"]}
+
+
+def test_queue_redrive_and_visibility() -> None:
+    queue = by_name("MetricsQueue")
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["MetricsDeadLetterQueue", "Arn"]
+    }
+    timeout = by_name("PublishMetricsFunction")["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+    for name in ("MetricsQueue", "MetricsDeadLetterQueue"):
+        assert by_name(name)["SqsManagedSseEnabled"] is True
+
+
+def test_only_the_rule_may_send_to_the_queue() -> None:
+    (statement,) = one("AWS::SQS::QueuePolicy")["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["OrderMetricsRule", "Arn"]}}
+    }
+
+
+def test_table() -> None:
+    table = one("AWS::DynamoDB::Table")
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {
+        "PK": "HASH",
+        "SK": "RANGE",
+    }
+
+
+def test_consumer_reports_batch_item_failures_with_a_maximum_concurrency() -> None:
+    (mapping,) = resources("AWS::Lambda::EventSourceMapping").values()
+    props = resolve(mapping["Properties"])
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["ScalingConfig"] == {"MaximumConcurrency": 5}
+    assert props["BatchSize"] == 100 and props["MaximumBatchingWindowInSeconds"] == 5
+    function = by_name("PublishMetricsFunction")
+    assert function["Handler"] == "presso_metrics.entrypoints.lambda_handler.handler"
+    assert function["Runtime"] >= "python3.12" and function["Architectures"] == ["arm64"]
+
+
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for policy in role["Properties"].get("Policies", []):
+        out.extend(policy["PolicyDocument"]["Statement"])
+    return out
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
+def test_least_privilege() -> None:
+    roles = resources("AWS::IAM::Role")
+    granted = {
+        name: sorted(a for s in statements(role) for a in actions(s))
+        for name, role in roles.items()
+    }
+    assert granted == {
+        "PublishMetricsFunctionRole": [
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "sqs:SendMessage",
+        ],
+        "LoadTestFunctionRole": ["events:PutEvents"],
+    }
+    for role in roles.values():
+        for s in statements(role):
+            assert not any("*" in a for a in actions(s)), s
+            assert s["Resource"] != "*", s
+        managed = role["Properties"].get("ManagedPolicyArns", [])
+        assert set(managed) <= {
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+        }, managed
+    consumer = statements(roles["PublishMetricsFunctionRole"])
+    assert {json.dumps(s["Resource"], sort_keys=True) for s in consumer} == {
+        json.dumps({"Fn::GetAtt": ["MetricsTable", "Arn"]}),
+        json.dumps({"Fn::GetAtt": ["MetricsDeadLetterQueue", "Arn"]}),
+    }
+
+
+def test_dead_letter_alarm() -> None:
+    alarm = one("AWS::CloudWatch::Alarm")
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"][0]["Value"] == {
+        "Fn::GetAtt": ["MetricsDeadLetterQueue", "QueueName"]
+    }
+    assert alarm["Threshold"] == 1
+
+
+def test_outputs_name_everything_a_user_needs() -> None:
+    assert set(translated()["Outputs"]) >= {
+        "EventBusName",
+        "RuleArn",
+        "MetricsQueueName",
+        "MetricsQueueUrl",
+        "DeadLetterQueueName",
+        "DeadLetterQueueUrl",
+        "TableName",
+        "PublishMetricsFunctionName",
+        "LoadTestFunctionName",
+    }
+
+
+def test_lambda_requirements_match_the_project_pins() -> None:
+    import tomllib
+
+    project = tomllib.loads((TEMPLATE.parent / "pyproject.toml").read_text())
+    pins = set(project["project"]["dependencies"])
+    requirements = {
+        line.strip()
+        for line in (TEMPLATE.parent / "src" / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert requirements <= pins
