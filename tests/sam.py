@@ -12,11 +12,12 @@ from typing import Any
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 CODE_URI = "s3://presso-metrics-artifacts/presso-metrics.zip"
 
+_ROLE = "arn:aws:iam::aws:policy/service-role/"
 MANAGED_POLICIES = {
-    "AWSLambdaBasicExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-    "AWSLambdaSQSQueueExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+    "AWSLambdaBasicExecutionRole": _ROLE + "AWSLambdaBasicExecutionRole",
+    "AWSLambdaSQSQueueExecutionRole": _ROLE + "AWSLambdaSQSQueueExecutionRole",
     "AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
-    "AWSLambdaRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaRole",
+    "AWSLambdaRole": _ROLE + "AWSLambdaRole",
 }
 
 

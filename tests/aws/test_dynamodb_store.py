@@ -11,10 +11,10 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
-from tests.sam import table_from_template
 from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
 from presso_metrics.domain.counting import CountedEvent, CounterKey
 from tests.aws_emulator import Emulator
+from tests.sam import table_from_template
 
 TABLE = "serverlesspresso-metrics-table"
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.sam import table_from_template
 from presso_metrics.entrypoints import lambda_handler
 from tests.aws_emulator import Emulator
 from tests.conftest import load_event
+from tests.sam import table_from_template
 
 TABLE = "serverlesspresso-metrics-table"
 
