@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: venv demo test test-fast lint format bench chaos browser clean lock
+.PHONY: venv demo test test-fast lint format bench chaos browser screenshot vendor clean lock
 
 venv: $(STAMP)
 
@@ -46,6 +46,18 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 	@chromium --version
+
+## The README's dashboard screenshot (docs/dashboard.png), from a two-week demo.
+screenshot: $(STAMP) browser
+	$(BIN)/python docs/screenshot.py
+
+## Refresh the vendored Chart.js (served by the dashboard itself: no CDN).
+CHARTJS := 4.6.1
+vendor:
+	rm -rf /tmp/presso-chartjs && mkdir -p /tmp/presso-chartjs
+	cd /tmp/presso-chartjs && npm pack --silent chart.js@$(CHARTJS) && tar xzf chart.js-$(CHARTJS).tgz
+	cp /tmp/presso-chartjs/package/dist/chart.umd.min.js src/presso_metrics/entrypoints/static/vendor/
+	cp /tmp/presso-chartjs/package/LICENSE.md src/presso_metrics/entrypoints/static/vendor/chart.js-LICENSE.md
 
 ## Re-pin every transitive dependency (run after changing pyproject.toml).
 lock:

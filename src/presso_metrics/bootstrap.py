@@ -195,6 +195,22 @@ def _aws_parts(settings: Settings, metrics: MetricSet) -> tuple[Any, Any, Any, B
     return clients, store, dlq, processor
 
 
+def build_reader(settings: Settings) -> tuple[MetricSet, MetricsStore]:
+    """Only what the read-only API needs: the metrics and the store (no queues)."""
+    metrics = load_metric_set(settings)
+    if not settings.aws:
+        stack = _embedded(settings, metrics, provision=False)
+        return metrics, stack.store
+    from presso_metrics.adapters.aws import AwsClients
+    from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
+
+    clients = AwsClients.from_environment()
+    store = DynamoDBMetricsStore(
+        clients.dynamodb, settings.names.table, partitions=[m.partition for m in metrics]
+    )
+    return metrics, store
+
+
 def build_processor(settings: Settings) -> BatchProcessor:
     """Only what the Lambda consumer needs: the store, the dead-letter queue, the processor."""
     return _aws_parts(settings, load_metric_set(settings))[3]

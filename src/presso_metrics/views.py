@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -103,3 +105,18 @@ def pivot(metric: Metric, rows: Sequence[Row]) -> Table:
         columns,
         [(bucket, [cells[bucket].get(c, 0) for c in columns]) for bucket in sorted(cells)],
     )
+
+
+def rows_csv(rows: Iterable[Row]) -> str:
+    """Rows as CSV (``metric,bucket,dimension,value``), spreadsheet-safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["metric", "bucket", "dimension", "value"])
+    for r in rows:
+        writer.writerow([r.metric, r.bucket, _csv_safe(r.dimension), r.value])
+    return buffer.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    """Labels come from outside: keep a spreadsheet from reading one as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

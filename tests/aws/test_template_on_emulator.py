@@ -71,6 +71,10 @@ def test_translated_template_deploys_beside_the_core_bus(aws: Emulator) -> None:
         StackName="presso-metrics",
         TemplateBody=json.dumps(translated()),
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        # moto's CloudFormation fails (HTTP 500) on the ApiGatewayV2 resources of the dashboard
+        # API, which sit behind this condition; the API is tested on the translated template
+        # and through its handler instead.
+        Parameters=[{"ParameterKey": "DeployDashboardApi", "ParameterValue": "false"}],
     )
     stack = _wait(cloudformation, "presso-metrics")
     # Never let the emulator invoke a function (that needs Docker): drop the event source.

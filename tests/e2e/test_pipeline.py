@@ -233,3 +233,31 @@ def test_configuration_errors_stop_at_start(cli: Cli, tmp_path: Path) -> None:
     assert f"{bad}:1: unknown time zone 'Nowhere/Land'" in result.stderr
     result = cli.run("report", "--metrics", str(tmp_path / "missing.toml"), check=False)
     assert "cannot read the metrics file" in result.stderr or "no database" in result.stderr
+
+
+def test_demo_serve_leaves_the_dashboard_running(cli: Cli) -> None:
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = cli.popen("demo", "--orders", "120", "--serve", "--port", str(port))
+    try:
+        for _ in range(300):
+            try:
+                body = urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/metrics/sales", timeout=1
+                ).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the dashboard did not come up")
+        rows = json.loads(body)
+        assert sum(r["value"] for r in rows if r["dimension"] == "TotalSales") == 120
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+        assert "Serverlesspresso" in page
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

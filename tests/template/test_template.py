@@ -135,6 +135,7 @@ def test_least_privilege() -> None:
             "sqs:SendMessage",
         ],
         "LoadTestFunctionRole": ["events:PutEvents"],
+        "ReadMetricsFunctionRole": ["dynamodb:Query"],
     }
     for role in roles.values():
         for s in statements(role):
@@ -186,3 +187,21 @@ def test_lambda_requirements_match_the_project_pins() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert requirements <= pins
+
+
+def when_deployed(value: Any) -> Any:
+    """A conditional value as it is when its condition holds (Fn::If's second item)."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        return when_deployed(value["Fn::If"][1])
+    return value
+
+
+def test_api_is_read_only_and_reads_only_the_table() -> None:
+    (api,) = resources("AWS::ApiGatewayV2::Api").values()
+    paths = api["Properties"]["Body"]["paths"]
+    assert set(paths) == {"/", "/{proxy+}"}
+    methods = {m for path in paths.values() for m in when_deployed(path)}
+    assert methods == {"get"}, methods
+    (statement,) = statements(resources("AWS::IAM::Role")["ReadMetricsFunctionRole"])
+    assert statement["Resource"] == {"Fn::GetAtt": ["MetricsTable", "Arn"]}
+    assert api["Condition"] == "WithApi"

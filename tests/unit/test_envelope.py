@@ -126,3 +126,13 @@ def test_rejection_attributes() -> None:
         "presso.field": "detail.drink",
         "presso.metric": "sales",
     }
+
+
+def test_package_version_matches_the_project() -> None:
+    import tomllib
+    from pathlib import Path
+
+    import presso_metrics
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert presso_metrics.__version__ == project["project"]["version"]

@@ -3,7 +3,6 @@ does, a Python user can do with the same functions."""
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 import json
@@ -36,7 +35,7 @@ from presso_metrics.exceptions import PressoMetricsError
 from presso_metrics.ports import Bus, PublishResult
 from presso_metrics.service import DeadLetter, list_dead_letters, redrive
 from presso_metrics.simulation import burst, chunks, simulate_days
-from presso_metrics.views import Row, pivot, report_rows
+from presso_metrics.views import Row, pivot, report_rows, rows_csv
 
 F = TypeVar("F", bound=Callable[..., Any])
 err = Console(stderr=True)
@@ -459,11 +458,7 @@ def print_report(metrics: MetricSet, rows: list[Row], fmt: str, names: Any) -> N
         out.print_json(json.dumps([r.as_dict() for r in rows]), indent=None)
         return
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["metric", "bucket", "dimension", "value"])
-        writer.writerows([r.metric, r.bucket, r.dimension, r.value] for r in rows)
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(rows_csv(rows))
         return
     if not rows:
         out.print("no data for this range")
