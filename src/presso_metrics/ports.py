@@ -58,15 +58,14 @@ class OutgoingMessage:
     dedup_id: str | None = None
 
 
-@dataclass(frozen=True)
-class ReceivedMessage:
+class ReceivedMessage(NamedTuple):
     message_id: str
     receipt_handle: str
     body: str
     receive_count: int
     sent_timestamp_ms: int
     first_receive_timestamp_ms: int
-    attributes: Mapping[str, str] = field(default_factory=dict)  # message attributes
+    attributes: Mapping[str, str] = {}  # message attributes (never mutated)
 
     def lambda_record(self, queue_arn: str, region: str) -> dict[str, Any]:
         """This message as a record of the Lambda SQS event (what the event source sends)."""
@@ -88,7 +87,9 @@ class ReceivedMessage:
                     "dataType": "String",
                 }
                 for name, value in self.attributes.items()
-            },
+            }
+            if self.attributes
+            else {},
             "md5OfBody": "",
             "eventSource": "aws:sqs",
             "eventSourceARN": queue_arn,

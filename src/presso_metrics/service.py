@@ -138,7 +138,7 @@ class BatchProcessor:
     def _count(
         self, record: Mapping[str, Any], now: datetime
     ) -> CountedEvent | Rejection | Skipped:
-        if not isinstance(record, Mapping):
+        if type(record) is not dict and not isinstance(record, Mapping):
             return Rejection("not_a_record", "the SQS record is not an object")
         body = record.get("body")
         if _attribute(record, BODY_ENCODING) == "base64" and isinstance(body, str):
@@ -254,18 +254,20 @@ def _decode_body(body: str) -> str:
 
 
 def _message_id(record: Any, index: int) -> str:
-    if isinstance(record, Mapping):
+    if type(record) is dict or isinstance(record, Mapping):
         mid = record.get("messageId")
-        if isinstance(mid, str) and mid:
+        if type(mid) is str and mid:
             return mid
     return f"record-{index}"
 
 
 def _attribute(record: Any, name: str) -> str | None:
-    if not isinstance(record, Mapping):
+    if type(record) is not dict and not isinstance(record, Mapping):
         return None
     attributes = record.get("messageAttributes")
-    if not isinstance(attributes, Mapping):
+    if not attributes:
+        return None
+    if type(attributes) is not dict and not isinstance(attributes, Mapping):
         return None
     value = attributes.get(name)
     if isinstance(value, Mapping):

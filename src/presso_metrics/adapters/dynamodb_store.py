@@ -124,6 +124,10 @@ class DynamoDBMetricsStore:
     def apply(self, events: Sequence[CountedEvent]) -> ApplyResult:
         result = ApplyResult()
         unique = list({e.marker: e for e in events}.values())
+        # Events that touch the same counters go in the same transaction: each transaction
+        # pays 2 write units per distinct counter it updates, so grouping them (sales of a
+        # drink together, completions together) spends fewer counter updates per event.
+        unique.sort(key=lambda e: sorted(e.increments))
         expires = int(self.clock() + self.marker_ttl.total_seconds())
         for chunk in self._chunks(unique):
             self._apply_chunk(chunk, expires, result)

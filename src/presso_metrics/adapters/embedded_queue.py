@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,28 +23,24 @@ MAX_MESSAGE_BYTES = 1024 * 1024  # SQS's limit on body plus attributes
 LOCAL_REGION = "local"
 LOCAL_ACCOUNT = "000000000000"
 
+_CANDIDATES = """
+    SELECT id, receive_count FROM messages
+    WHERE queue = ? AND visible_at <= ?
+    ORDER BY visible_at, id LIMIT ?
+"""
 _RECEIVE = """
     UPDATE messages
     SET visible_at = :visible_at,
         receive_count = receive_count + 1,
         first_received_at = coalesce(first_received_at, :now),
         receipt_handle = id || '-' || lower(hex(randomblob(8)))
-    WHERE id IN (
-        SELECT id FROM messages
-        WHERE queue = :queue AND visible_at <= :now
-        ORDER BY visible_at, id LIMIT :limit
-    )
+    WHERE id IN (SELECT value FROM json_each(:ids))
     RETURNING message_id, receipt_handle, body, attributes, receive_count, sent_at,
               first_received_at
 """
 _REDRIVE = """
-    UPDATE messages
-    SET queue = :dlq, visible_at = :now, receipt_handle = NULL
-    WHERE id IN (
-        SELECT id FROM messages
-        WHERE queue = :queue AND visible_at <= :now AND receive_count >= :max
-        ORDER BY visible_at, id LIMIT :limit
-    )
+    UPDATE messages SET queue = :dlq, visible_at = :now, receipt_handle = NULL
+    WHERE id IN (SELECT value FROM json_each(:ids))
 """
 
 
@@ -106,13 +101,12 @@ def insert_messages(
 ) -> None:
     """Insert already-encoded messages ``(body, attributes, [dedup id])``; the caller holds the
     write transaction. A message whose dedup id the queue already holds is not added again."""
+    # Message ids are random 128-bit values made by SQLite (a uuid4 per message in Python
+    # costs as much as the insert itself).
     conn.executemany(
         "INSERT INTO messages (queue, message_id, body, attributes, sent_at, visible_at, "
-        "dedup_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [
-            (queue, str(uuid.uuid4()), row[0], row[1], now, now, row[2] if len(row) > 2 else None)
-            for row in rows
-        ],
+        "dedup_id) VALUES (?, lower(hex(randomblob(16))), ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [(queue, row[0], row[1], now, now, row[2] if len(row) > 2 else None) for row in rows],
     )
 
 
@@ -167,20 +161,26 @@ class EmbeddedQueue:
         config = self.config
         vt = config.visibility_timeout if visibility_timeout is None else visibility_timeout
         now = self.clock()
+        limit_receives = config.max_receive_count if config.dead_letter_queue else None
         with self.db.write() as conn:
-            if config.dead_letter_queue and config.max_receive_count:
+            candidates = conn.execute(_CANDIDATES, (self.name, now, limit)).fetchall()
+            if not candidates:
+                return []
+            # A message received max_receive_count times already goes to the dead-letter
+            # queue instead of being delivered again (SQS's redrive policy).
+            dead = [i for i, count in candidates if limit_receives and count >= limit_receives]
+            if dead:
                 conn.execute(
                     _REDRIVE,
-                    {
-                        "dlq": config.dead_letter_queue,
-                        "queue": self.name,
-                        "now": now,
-                        "max": config.max_receive_count,
-                        "limit": limit,
-                    },
+                    {"dlq": config.dead_letter_queue, "now": now, "ids": orjson.dumps(dead)},
                 )
+            take = [
+                i for i, count in candidates if not (limit_receives and count >= limit_receives)
+            ]
+            if not take:
+                return []
             rows = conn.execute(
-                _RECEIVE, {"queue": self.name, "now": now, "visible_at": now + vt, "limit": limit}
+                _RECEIVE, {"now": now, "visible_at": now + vt, "ids": orjson.dumps(take)}
             ).fetchall()
         return [_received(row) for row in rows]
 

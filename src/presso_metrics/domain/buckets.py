@@ -16,18 +16,27 @@ class BucketError(ValueError):
     """The time cannot be placed in a bucket (it falls outside the calendar)."""
 
 
-def bucket_of(time: datetime, granularity: str, zone: tzinfo) -> str:
+_WIDTH = {"month": 7, "day": 10, "hour": 13}
+
+
+def local_time(time: datetime, zone: tzinfo) -> str:
+    """``time`` in ``zone`` as ISO 8601 text (``2022-10-14T12:52:21+00:00``)."""
     try:
-        local = time.astimezone(zone)
+        return time.astimezone(zone).isoformat()
     except (OverflowError, ValueError) as e:
         raise BucketError(str(e)) from None
-    if granularity == "day":
-        return f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
-    if granularity == "hour":
-        return f"{local.year:04d}-{local.month:02d}-{local.day:02d}T{local.hour:02d}"
-    if granularity == "month":
-        return f"{local.year:04d}-{local.month:02d}"
-    raise ValueError(f"unknown granularity {granularity!r}")
+
+
+def bucket_of_local(local: str, granularity: str) -> str:
+    """The bucket of a local ISO time: its first 7 (month), 10 (day) or 13 (hour) characters."""
+    try:
+        return local[: _WIDTH[granularity]]
+    except KeyError:
+        raise ValueError(f"unknown granularity {granularity!r}") from None
+
+
+def bucket_of(time: datetime, granularity: str, zone: tzinfo) -> str:
+    return bucket_of_local(local_time(time, zone), granularity)
 
 
 def bucket_range(granularity: str, first: date, last: date) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from presso_metrics.domain.buckets import BucketError, bucket_of
+from presso_metrics.domain.buckets import BucketError, bucket_of_local, local_time
 from presso_metrics.domain.envelope import Envelope, Rejection
 from presso_metrics.domain.metrics import Metric, MetricSet
 
@@ -76,23 +76,22 @@ def count_event(
     envelope: Envelope, metrics: MetricSet, replay: ReplayPolicy = SKIP_REPLAYS
 ) -> CountedEvent | Rejection | Skipped:
     marker = envelope.identity
-    selected: Iterable[Metric] = metrics.metrics
+    event = envelope.raw
+    selected = metrics.matching(event)
     if envelope.replay_name is not None:
         if replay.mode == "skip":
             return Skipped("replay")
         if replay.mode == "backfill":
-            selected = [m for m in metrics.metrics if m.name in replay.metrics]
+            selected = tuple(m for m in selected if m.name in replay.metrics)
             marker = f"{marker}#backfill:{'+'.join(sorted(replay.metrics))}"
-    event = envelope.raw
+    if not selected:
+        return Skipped("unmatched")
     increments: dict[CounterKey, int] = {}
-    buckets: dict[str, str] = {}
+    local = None
     for metric in selected:
-        if not metric.pattern.matches(event):
-            continue
-        bucket = buckets.get(metric.granularity)
-        if bucket is None:
+        if local is None:
             try:
-                bucket = bucket_of(envelope.time, metric.granularity, metrics.time_zone)
+                local = local_time(envelope.time, metrics.time_zone)
             except BucketError:
                 return Rejection(
                     "time_out_of_range",
@@ -101,17 +100,18 @@ def count_event(
                     "time",
                     metric.name,
                 )
-            buckets[metric.granularity] = bucket
-        values = dimension_values(event, metric) if metric.dimension else ()
-        if isinstance(values, Rejection):
-            return values
-        if values is None:  # the event has no value for the dimension
-            if metric.on_missing == "skip":
-                continue
-            values = (metric.missing_label,)
-        for value in values:
-            key = CounterKey(metric.partition, bucket, value)
-            increments[key] = increments.get(key, 0) + 1
+        bucket = bucket_of_local(local, metric.granularity)
+        if metric.dimension:
+            values = dimension_values(event, metric)
+            if isinstance(values, Rejection):
+                return values
+            if values is None:  # the event has no value for the dimension
+                if metric.on_missing == "skip":
+                    continue
+                values = (metric.missing_label,)
+            for value in values:
+                key = CounterKey(metric.partition, bucket, value)
+                increments[key] = increments.get(key, 0) + 1
         if metric.total:
             key = CounterKey(metric.partition, bucket, metric.total)
             increments[key] = increments.get(key, 0) + 1
@@ -136,6 +136,13 @@ def dimension_values(
         if value is not _MISSING and value is not None:
             found, used = value, path
             break
+    if (
+        type(found) is str
+        and found.strip()
+        and len(found) <= metric.max_dimension_length
+        and found != metric.total
+    ):
+        return (found,)  # the common case
     field = ".".join(used)
     if isinstance(found, str):
         values: list[Any] = [found]
@@ -196,7 +203,7 @@ def dimension_values(
 def _walk(event: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     node: Any = event
     for part in path:
-        if not isinstance(node, Mapping):
+        if type(node) is not dict and not isinstance(node, Mapping):
             return _MISSING
         node = node.get(part, _MISSING)
         if node is _MISSING:

@@ -7,6 +7,7 @@ in which time buckets, and under which total. Errors name the file, the line, th
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
@@ -91,14 +92,50 @@ class Metric:
         }
 
 
+_MISSING = object()
+ROUTE_CACHE_LIMIT = 4096
+
+
 @dataclass(frozen=True)
 class MetricSet:
     metrics: tuple[Metric, ...]
     time_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     origin: str = "<metrics>"
+    _routes: dict[tuple[Any, ...], tuple[Metric, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __iter__(self) -> Iterator[Metric]:
         return iter(self.metrics)
+
+    @functools.cached_property
+    def _route_keys(self) -> tuple[str, ...] | None:
+        """The top-level fields that decide which metrics match, if only such fields do."""
+        keys: set[str] = set()
+        for m in self.metrics:
+            if m.pattern.top_level_keys is None:
+                return None
+            keys.update(m.pattern.top_level_keys)
+        return tuple(sorted(keys))
+
+    def matching(self, event: dict[str, Any]) -> tuple[Metric, ...]:
+        """The metrics whose pattern matches ``event``. When every pattern reads only
+        top-level fields (the default metrics read source and detail-type), the answer is
+        cached by those fields' values: one lookup per event instead of one match per metric."""
+        keys = self._route_keys
+        if keys is None:
+            return tuple(m for m in self.metrics if m.pattern.matches(event))
+        try:
+            values = tuple([event.get(k, _MISSING) for k in keys])
+            return self._routes[values]
+        except KeyError:
+            found = tuple(m for m in self.metrics if m.pattern.matches(event))
+            if len(self._routes) >= ROUTE_CACHE_LIMIT:
+                self._routes.clear()
+            self._routes[values] = found
+            return found
+        except TypeError:  # an unhashable value (an array)
+            return tuple(m for m in self.metrics if m.pattern.matches(event))
 
     def __len__(self) -> int:
         return len(self.metrics)

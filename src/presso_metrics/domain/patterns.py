@@ -23,7 +23,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from presso_metrics.exceptions import PatternError
@@ -46,15 +46,37 @@ OPERATORS = (
 )
 
 
+CACHE_LIMIT = 4096
+
+
 @dataclass(frozen=True)
 class EventPattern:
-    """A validated event pattern. ``matches(event)`` is pure and thread-safe."""
+    """A validated event pattern. ``matches(event)`` is pure and thread-safe.
+
+    A pattern that reads only top-level fields (``source``, ``detail-type``, ...) gives the
+    same answer for the same values of those fields, so its answers are cached by them.
+    """
 
     source: Mapping[str, Any]
     _test: ObjectTest
+    top_level_keys: tuple[str, ...] | None = None  # the fields read, if all are top-level
+    _cache: dict[tuple[Any, ...], bool] = field(default_factory=dict, compare=False, repr=False)
 
     def matches(self, event: Mapping[str, Any]) -> bool:
-        return self._test(event)
+        keys = self.top_level_keys
+        if keys is None:
+            return self._test(event)
+        values = tuple([event.get(k, _MISSING) for k in keys])
+        try:
+            return self._cache[values]
+        except KeyError:
+            result = self._test(event)
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[values] = result
+            return result
+        except TypeError:  # an unhashable value (an array): no cache for this event
+            return self._test(event)
 
 
 def compile_pattern(pattern: Any) -> EventPattern:
@@ -63,7 +85,25 @@ def compile_pattern(pattern: Any) -> EventPattern:
         raise PatternError("", f"a pattern must be a JSON object, not {_json_type(pattern)}")
     if not pattern:
         raise PatternError("", "an empty pattern would match every event; name at least one field")
-    return EventPattern(pattern, _object(pattern, ""))
+    test = _object(pattern, "")
+    return EventPattern(pattern, test, _top_level_keys(pattern))
+
+
+def _top_level_keys(pattern: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The top-level fields a pattern reads, if it reads nothing deeper; else None."""
+    keys: set[str] = set()
+    for key, spec in pattern.items():
+        if key == "$or":
+            for alternative in spec:
+                inner = _top_level_keys(alternative)
+                if inner is None:
+                    return None
+                keys.update(inner)
+        elif isinstance(spec, Mapping):
+            return None
+        else:
+            keys.add(key)
+    return tuple(sorted(keys))
 
 
 def union(patterns: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -177,10 +217,10 @@ def _flatten(values: list[Any]) -> list[Any]:
 
 def _leaf_values(value: Any) -> list[Value]:
     """The leaf values of an event field: scalars only; arrays are flattened."""
-    if value is _MISSING or isinstance(value, Mapping):
+    if value is _MISSING or isinstance(value, dict | Mapping):
         return []
     if isinstance(value, list):
-        return [v for v in _flatten(value) if not isinstance(v, Mapping)]
+        return [v for v in _flatten(value) if not isinstance(v, dict | Mapping)]
     return [value]
 
 
@@ -217,6 +257,17 @@ def _leaf(spec: list[Any], where: str) -> ValueTest:
                 return True
         return any(t(v) for v in values for t in value_tests)
 
+    strings = [item for item in spec if isinstance(item, str)]
+    if not exists and len(strings) == len(spec):
+        # Only string values (the common case): a set lookup for a string field.
+        wanted = frozenset(strings)
+
+        def literal_strings(value: Any) -> bool:
+            if type(value) is str:
+                return value in wanted
+            return test(value)
+
+        return literal_strings
     return test
 
 

@@ -22,6 +22,8 @@ MAX_EVENT_BYTES = 256 * 1024  # PutEvents' limit on an entry
 
 def normalise(event: Any, *, now: datetime, account: str, region: str) -> dict[str, Any] | str:
     """The envelope to publish, or a sentence saying why ``event`` cannot be published."""
+    if type(event) is dict and _complete(event):
+        return event  # already a full envelope (a recorded or simulated event): as it is
     if not isinstance(event, Mapping):
         return f"an event must be a JSON object, not {type(event).__name__}"
     if "DetailType" in event or "Source" in event:
@@ -62,6 +64,27 @@ def normalise(event: Any, *, now: datetime, account: str, region: str) -> dict[s
     if "replay-name" in event:
         envelope["replay-name"] = event["replay-name"]
     return envelope
+
+
+_ENVELOPE_FIELDS = frozenset(
+    ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
+)
+
+
+def _complete(event: dict[str, Any]) -> bool:
+    """True when ``event`` is already a well-formed envelope ``normalise`` would not change."""
+    if not event.keys() >= _ENVELOPE_FIELDS:
+        return False
+    for name in ("id", "detail-type", "source", "time", "version", "account", "region"):
+        value = event[name]
+        if type(value) is not str or not value:
+            return False
+    resources = event["resources"]
+    return (
+        type(event["detail"]) is dict
+        and type(resources) is list
+        and (not resources or all(type(r) is str for r in resources))
+    )
 
 
 def _from_entry(entry: Mapping[str, Any]) -> dict[str, Any] | str:
