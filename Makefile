@@ -23,7 +23,7 @@ test: $(STAMP) browser
 
 ## Without the browser and the slowest tests.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not browser and not slow"
+	$(BIN)/python -m pytest -q -m "not browser and not chaos"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -38,7 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 chaos: $(STAMP)
-	PRESSO_CHAOS=long $(BIN)/python -m pytest -q -m slow tests
+	PRESSO_CHAOS=long $(BIN)/python -m pytest -q -m chaos tests
 
 ## Headless Chromium for the dashboard test (Debian's package).
 browser:

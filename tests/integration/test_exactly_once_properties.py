@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,7 @@ from presso_metrics.bootstrap import Settings
 from presso_metrics.domain.counting import CountedEvent, CounterKey
 from presso_metrics.ports import ApplyResult, OutgoingMessage
 from presso_metrics.service import batch_messages
+from tests.chaos import scale
 
 DRINKS = ["Latte", "Espresso", "Flat White"]
 DAYS = ["2024-05-01", "2024-05-02", "2024-05-03"]
@@ -115,8 +117,9 @@ faults = st.lists(
 )
 
 
+@pytest.mark.chaos
 @settings(
-    max_examples=60,
+    max_examples=scale(60, 1500),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
