@@ -9,6 +9,28 @@ from typing import Any
 
 Key = tuple[str, str, str]  # metric, bucket, dimension
 
+# The recorded Serverlesspresso trace (tests/events/), counted by hand: sales on 2022-10-14.
+RECORDED_DRINKS = {
+    "Americano": 7,
+    "Espresso": 7,
+    "Caffe Latte": 6,
+    "Flat White": 4,
+    "Bens Brew": 3,
+    "James Soda": 2,
+}
+RECORDED_SALES = {"TotalSales": 29, **RECORDED_DRINKS}
+
+# tests/events/sqs-batch.json: three records of two events, two broken records.
+SAMPLE_BATCH_SUMMARY = {
+    "received": 5,
+    "counted": 2,
+    "duplicates": 1,
+    "rejected": 2,
+    "replays_skipped": 0,
+    "unmatched": 0,
+    "failed": 0,
+}
+
 
 def expected_counts(events: Iterable[dict[str, Any]]) -> Counter[Key]:
     """Counts of the default metrics (UTC) over the distinct events (by id) of ``events``."""

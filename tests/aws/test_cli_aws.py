@@ -11,7 +11,7 @@ import pytest
 from tests.aws_emulator import Emulator
 from tests.conftest import EVENTS, recorded_trace
 from tests.e2e.conftest import Cli
-from tests.expected import expected_counts, report_counts
+from tests.expected import RECORDED_DRINKS, expected_counts, report_counts
 
 TRACE = str(EVENTS / "recorded-serverlesspresso-trace.json")
 TABLE = "serverlesspresso-metrics-table"
@@ -56,14 +56,7 @@ def test_recorded_trace_through_eventbridge_sqs_and_the_handler(
     stats = aws_cli.json("worker", "--aws", "--drain", "--batch-size", "10")
     assert stats["counted"] == 47 and stats["failed"] == 0
     assert val(aws, "2022-10-14#TotalSales") == 29
-    drinks = {
-        "Americano": 7,
-        "Espresso": 7,
-        "Caffe Latte": 6,
-        "Flat White": 4,
-        "Bens Brew": 3,
-        "James Soda": 2,
-    }
+    drinks = RECORDED_DRINKS
     assert {d: val(aws, f"2022-10-14#{d}") for d in drinks} == drinks
     # Published again: EventBridge gives new ids, but the events keep their identity.
     aws_cli.run("publish", "--aws", TRACE)

@@ -97,11 +97,14 @@ def test_random_store_faults_over_a_drain(aws: Emulator) -> None:
         WorkerOptions(batch_size=10, batching_window=0.5, drain=True, poll_seconds=1.0),
     )
     assert len(injected) == 4 and sum(injected.values()) >= 10, injected
+    print(f"\nfaults injected: {dict(injected)} over {len(sim.events)} deliveries")
     got = report_counts(r.as_dict() for r in report_rows(store, metrics))
     assert got == expected_counts(sim.events)
     assert SqsQueue(sqs, dlq_url).depth().total == 0
     # Every delivery is accounted for. After a lost response the retry finds its own markers
     # and reports those events as duplicates (on AWS its idempotency token makes the identical
     # retry succeed instead); the table above is exact either way.
-    assert stats.failed == 0 and stats.counted + stats.duplicates == stats.received
+    # A transaction that exhausts its retries reports its records failed: SQS delivers them
+    # again and they count then, so each receive ends counted, duplicate or failed.
+    assert stats.counted + stats.duplicates + stats.failed == stats.received
     assert stats.received >= len(sim.events)

@@ -13,6 +13,7 @@ import pytest
 from presso_metrics.entrypoints import lambda_handler
 from tests.aws_emulator import Emulator
 from tests.conftest import load_event
+from tests.expected import SAMPLE_BATCH_SUMMARY
 from tests.sam import table_from_template
 
 TABLE = "serverlesspresso-metrics-table"
@@ -66,15 +67,7 @@ def test_sample_batch(
     assert reasons == [("missing_field", "id"), ("not_json", None)]
     # One structured log line for the batch ...
     (line,) = [r for r in caplog.records if r.getMessage() == "batch processed"]
-    assert line.batch == {  # type: ignore[attr-defined]
-        "received": 5,
-        "counted": 2,
-        "duplicates": 1,
-        "rejected": 2,
-        "replays_skipped": 0,
-        "unmatched": 0,
-        "failed": 0,
-    }
+    assert line.batch == SAMPLE_BATCH_SUMMARY  # type: ignore[attr-defined]
     # ... and the same figures as CloudWatch metrics, in embedded metric format on stdout.
     emf = next(
         json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith('{"_aws"')

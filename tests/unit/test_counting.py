@@ -20,6 +20,7 @@ from presso_metrics.domain.counting import (
 from presso_metrics.domain.envelope import Envelope, Rejection, parse_envelope
 from presso_metrics.domain.metrics import MetricSet, load_metrics
 from tests.conftest import load_event, recorded_trace
+from tests.expected import RECORDED_SALES
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -43,15 +44,7 @@ def test_recorded_trace_gives_the_known_counts(metrics: MetricSet) -> None:
     sales = {
         k.dimension: v for k, v in totals.items() if k.partition == "Aggregate" and k.bucket == day
     }
-    assert sales == {
-        "TotalSales": 29,
-        "Americano": 7,
-        "Espresso": 7,
-        "Caffe Latte": 6,
-        "Flat White": 4,
-        "Bens Brew": 3,
-        "James Soda": 2,
-    }
+    assert sales == RECORDED_SALES
     assert totals[CounterKey("Completed", day, "TotalCompleted")] == 16
     assert totals[CounterKey("Cancelled", day, "TotalCancelled")] == 2
     assert totals[CounterKey("Cancelled", day, "unknown")] == 2

@@ -22,6 +22,7 @@ from presso_metrics.service import (
     redrive,
 )
 from tests.conftest import load_event
+from tests.expected import SAMPLE_BATCH_SUMMARY
 from tests.fakes import FakeQueue, FakeStore
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -45,15 +46,7 @@ def test_sample_batch_counts_two_events_and_dead_letters_two(metrics: MetricSet)
     outcome = processor(metrics, store, dlq).process(load_event("sqs-batch.json"))
     # THEN three records count as two events, the broken two are dead-lettered, none retried
     assert outcome.response() == {"batchItemFailures": []}
-    assert outcome.summary() == {
-        "received": 5,
-        "counted": 2,
-        "duplicates": 1,
-        "rejected": 2,
-        "replays_skipped": 0,
-        "unmatched": 0,
-        "failed": 0,
-    }
+    assert outcome.summary() == SAMPLE_BATCH_SUMMARY
     assert store.value("Aggregate", "2024-05-01", "TotalSales") == 2
     assert store.value("Aggregate", "2024-05-01", "Flat White") == 1
     assert store.value("Aggregate", "2024-05-01", "Latte") == 1
