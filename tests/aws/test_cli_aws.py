@@ -111,3 +111,41 @@ def test_load_burst_on_aws(aws_cli: Cli, aws: Emulator) -> None:
     assert stats["counted"] == 60
     rows = aws_cli.json("report", "--aws", "--metric", "sales", "--format", "json")
     assert sum(r["value"] for r in rows if r["dimension"] == "TotalSales") == 60
+
+
+def test_serve_reads_dynamodb_with_only_the_table(aws_cli: Cli, aws: Emulator) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    from tests.expected import RECORDED_SALES
+    from tests.sam import table_from_template
+
+    aws_cli.run("init", "--aws")
+    aws_cli.run("publish", "--aws", TRACE)
+    aws_cli.run("worker", "--aws", "--drain", "--batch-size", "10")
+    # The server needs the table only: no queue, no bus.
+    sqs = aws.client("sqs")
+    for url in sqs.list_queues().get("QueueUrls", []):
+        sqs.delete_queue(QueueUrl=url)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = aws_cli.popen("serve", "--aws", "--port", str(port))
+    try:
+        for _ in range(100):
+            try:
+                body = urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/metrics/sales?from=2022-10-14&to=2022-10-14",
+                    timeout=2,
+                ).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("serve --aws did not come up")
+        assert {r["dimension"]: r["value"] for r in json.loads(body)} == RECORDED_SALES
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert table_from_template()["TableName"] == TABLE

@@ -55,7 +55,7 @@ def test_a_flood_of_random_drink_names_is_capped(tmp_path: Path) -> None:
         totals = {c.key.bucket: c.value for c in counters if c.key.dimension == "TotalSales"}
         assert totals == {"2025-06-01": 1000, "2025-06-02": 1000, "2025-06-03": 1000}
         # AND the dashboard's data stays bounded
-        with TestClient(create_app(stack)) as client:
+        with TestClient(create_app(stack.metrics, stack.store)) as client:
             rows = client.get("/api/metrics/sales").json()
         assert len(rows) <= 3 * (100 + 2)
     finally:

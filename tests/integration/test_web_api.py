@@ -47,7 +47,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     path = tmp_path_factory.mktemp("web") / "trace.db"
     fill(path)
     stack = bootstrap.build(Settings(db=str(path)), provision=False)
-    with TestClient(create_app(stack)) as c:
+    with TestClient(create_app(stack.metrics, stack.store)) as c:
         yield c
     stack.close()
 

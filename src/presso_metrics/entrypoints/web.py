@@ -18,8 +18,10 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from presso_metrics import __version__, bootstrap
-from presso_metrics.bootstrap import Settings, Stack
+from presso_metrics.bootstrap import Settings
+from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.entrypoints import http_api
+from presso_metrics.ports import MetricsStore
 from presso_metrics.views import Row, rows_csv
 
 STATIC = Path(str(resources.files("presso_metrics").joinpath("entrypoints/static")))
@@ -61,7 +63,7 @@ class Problem(BaseModel):
     detail: str
 
 
-def create_app(stack: Stack) -> FastAPI:
+def create_app(metrics: MetricSet, store: MetricsStore) -> FastAPI:
     app = FastAPI(
         title="presso-metrics",
         version=__version__,
@@ -70,7 +72,6 @@ def create_app(stack: Stack) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    store, metrics = stack.store, stack.metrics
 
     @app.exception_handler(http_api.ApiError)
     async def api_error(request: Request, exc: http_api.ApiError) -> JSONResponse:
@@ -163,9 +164,6 @@ def _swagger_dir() -> Path:
 def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    stack = bootstrap.build(settings, provision=False)
-    try:
-        print(f"dashboard on http://{host}:{port}/ (API docs at /docs); Ctrl-C to stop", flush=True)
-        uvicorn.run(create_app(stack), host=host, port=port, log_level="warning")
-    finally:
-        stack.close()
+    metrics, store = bootstrap.build_reader(settings)  # the table only: no queues needed
+    print(f"dashboard on http://{host}:{port}/ (API docs at /docs); Ctrl-C to stop", flush=True)
+    uvicorn.run(create_app(metrics, store), host=host, port=port, log_level="warning")
