@@ -199,8 +199,11 @@ def build_reader(settings: Settings) -> tuple[MetricSet, MetricsStore]:
     """Only what the read-only API needs: the metrics and the store (no queues)."""
     metrics = load_metric_set(settings)
     if not settings.aws:
-        stack = _embedded(settings, metrics, provision=False)
-        return metrics, stack.store
+        from presso_metrics.adapters.sqlite_db import Database
+        from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
+
+        db = Database(settings.db, busy_timeout=settings.busy_timeout)
+        return metrics, SqliteMetricsStore(db, caps=metrics.caps())
     from presso_metrics.adapters.aws import AwsClients
     from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
 

@@ -21,10 +21,6 @@ from presso_metrics.views import Row, rows_csv
 logger = Logger(service="presso-metrics-api")
 _reader: tuple[MetricSet, MetricsStore] | None = None
 STATIC = "entrypoints/static"
-DASHBOARD_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
 
 
 def reader() -> tuple[MetricSet, MetricsStore]:
@@ -57,7 +53,7 @@ def _static(path: str) -> dict[str, Any]:
         "statusCode": 200,
         "headers": {
             "Content-Type": media,
-            "Content-Security-Policy": DASHBOARD_CSP,
+            "Content-Security-Policy": http_api.DASHBOARD_CSP,
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "max-age=300",
         },

@@ -25,11 +25,6 @@ from presso_metrics.ports import MetricsStore
 from presso_metrics.views import Row, rows_csv
 
 STATIC = Path(str(resources.files("presso_metrics").joinpath("entrypoints/static")))
-# The dashboard loads nothing from elsewhere and runs no inline script.
-DASHBOARD_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
 
 
 class MetricRow(BaseModel):
@@ -152,7 +147,7 @@ def create_app(metrics: MetricSet, store: MetricsStore) -> FastAPI:
 
 
 def _dashboard_headers() -> dict[str, str]:
-    return {"Content-Security-Policy": DASHBOARD_CSP, "X-Frame-Options": "DENY"}
+    return {"Content-Security-Policy": http_api.DASHBOARD_CSP, "X-Frame-Options": "DENY"}
 
 
 def _swagger_dir() -> Path:
