@@ -84,7 +84,7 @@ def test_duplicate_storm_out_of_order_and_days_late(cli: Cli, tmp_path: Path) ->
     # WHEN two worker commands drain it, one with three consumer processes
     other = cli.popen("worker", "--drain", "--batch-size", "50")
     stats = cli.json("worker", "--drain", "--concurrency", "3", "--batch-size", "50")
-    other.wait(timeout=300)
+    other.communicate(timeout=300)  # read its output, so a full pipe cannot block it
     assert other.returncode == 0 and stats["failed"] == 0
     # THEN every day has exactly its distinct events, the late day included
     rows = cli.json("report", "--format", "json")
