@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -213,3 +214,16 @@ def test_demo_serve_leaves_the_dashboard_running(cli: Cli) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_worker_deletes_expired_markers(cli: Cli) -> None:
+    cli.run("publish", str(EVENTS / "recorded-serverlesspresso-trace.json"))
+    cli.run("worker", "--drain")
+    with sqlite3.connect(cli.db) as conn:
+        assert conn.execute("SELECT count(*) FROM markers").fetchone()[0] == 47
+        conn.execute(
+            "UPDATE markers SET expires_at = 0 WHERE id IN (SELECT id FROM markers LIMIT 10)"
+        )
+    cli.run("worker", "--drain")  # a worker starting deletes what has expired
+    with sqlite3.connect(cli.db) as conn:
+        assert conn.execute("SELECT count(*) FROM markers").fetchone()[0] == 37

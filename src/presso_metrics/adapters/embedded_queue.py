@@ -221,10 +221,6 @@ class EmbeddedQueue:
         ).fetchall()
         return [_received(row) for row in rows]
 
-    def purge(self) -> int:
-        with self.db.write() as conn:
-            return conn.execute("DELETE FROM messages WHERE queue = ?", (self.name,)).rowcount
-
 
 def _received(row: tuple[str, str, str, str | None, int, float, float | None]) -> ReceivedMessage:
     message_id, handle, body, attributes, count, sent_at, first = row

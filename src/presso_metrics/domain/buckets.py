@@ -35,10 +35,6 @@ def bucket_of_local(local: str, granularity: str) -> str:
         raise ValueError(f"unknown granularity {granularity!r}") from None
 
 
-def bucket_of(time: datetime, granularity: str, zone: tzinfo) -> str:
-    return bucket_of_local(local_time(time, zone), granularity)
-
-
 def bucket_range(granularity: str, first: date, last: date) -> tuple[str, str]:
     """The inclusive range of bucket strings covering the days ``first`` to ``last``."""
     if granularity == "day":

@@ -28,6 +28,7 @@ from rich.progress import (
 from rich.table import Table as RichTable
 
 from presso_metrics import bootstrap
+from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
 from presso_metrics.bootstrap import Names, Settings, Stack
 from presso_metrics.domain.counting import REPLAY_MODES, ReplayPolicy
 from presso_metrics.domain.metrics import MetricSet
@@ -394,6 +395,12 @@ def run_worker(settings: Settings, options: Any) -> Any:
                 "table; this one has counters. Use a new --db (or table), or --replays backfill"
             )
         depth = stack.queue.depth().total
+        if isinstance(stack.store, SqliteMetricsStore):
+            # Markers outlive any redelivery by far (14 days); DynamoDB's TTL expires them on
+            # AWS, the worker does it here.
+            pruned = stack.store.prune_markers()
+            if pruned:
+                log.info("deleted %d expired dedup markers", pruned)
     finally:
         stack.close()
     stop = threading.Event()
