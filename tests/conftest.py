@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from presso_metrics.bootstrap import default_metrics_text
-from presso_metrics.domain.metrics import MetricSet, load_metrics
+from presso_metrics.domain.metrics import MetricSet
+from presso_metrics.domain.metrics_file import load_metrics
 from tests.aws_emulator import aws, moto_server  # noqa: F401 - fixtures
 
 EVENTS = Path(__file__).parent / "events"

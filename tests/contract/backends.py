@@ -12,7 +12,7 @@ from presso_metrics.adapters.embedded_bus import EmbeddedBus, create_bus, put_ru
 from presso_metrics.adapters.embedded_queue import EmbeddedQueue, create_queue
 from presso_metrics.adapters.sqlite_db import Database
 from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
-from presso_metrics.domain.metrics import DimensionCap
+from presso_metrics.domain.caps import DimensionCap
 from presso_metrics.ports import Bus, MetricsStore, Queue
 
 

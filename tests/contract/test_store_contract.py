@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from presso_metrics.domain.caps import DimensionCap
 from presso_metrics.domain.counting import CountedEvent, CounterKey
-from presso_metrics.domain.metrics import DimensionCap
 from tests.contract.backends import Backend
 
 
@@ -102,6 +102,20 @@ def test_bucket_span_and_emptiness(backend: Backend) -> None:
     store.apply([sale("a", "Latte", "2022-10-13"), sale("b", "Latte", "2022-11-02")])
     assert not store.is_empty()
     assert store.bucket_span("Aggregate") == ("2022-10-13", "2022-11-02")
+
+
+def test_a_rebuild_claims_an_empty_store_and_resumes_its_claim(backend: Backend) -> None:
+    store = backend.store()
+    assert store.claim_rebuild()  # empty: claimed
+    store.apply([sale("a", "Latte")])
+    assert store.claim_rebuild()  # claimed before: another worker resumes the rebuild
+
+
+def test_a_store_with_counts_of_its_own_refuses_a_rebuild(backend: Backend) -> None:
+    store = backend.store()
+    store.apply([sale("a", "Latte")])
+    assert not store.claim_rebuild()
+    assert not store.claim_rebuild()
 
 
 def test_distinct_values_beyond_the_cap_count_as_overflow(backend: Backend) -> None:

@@ -18,7 +18,8 @@ from presso_metrics.domain.counting import (
     sum_increments,
 )
 from presso_metrics.domain.envelope import Envelope, Rejection, parse_envelope
-from presso_metrics.domain.metrics import MetricSet, load_metrics
+from presso_metrics.domain.metrics import MetricSet
+from presso_metrics.domain.metrics_file import load_metrics
 from tests.conftest import load_event, recorded_trace
 from tests.expected import RECORDED_SALES
 

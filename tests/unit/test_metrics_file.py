@@ -5,7 +5,8 @@ import re
 import pytest
 
 from presso_metrics.bootstrap import default_metrics_text
-from presso_metrics.domain.metrics import MetricSet, load_metrics
+from presso_metrics.domain.metrics import MetricSet
+from presso_metrics.domain.metrics_file import load_metrics
 from presso_metrics.domain.patterns import compile_pattern
 from presso_metrics.exceptions import ConfigError
 from tests.conftest import load_event

@@ -27,8 +27,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from presso_metrics.domain.counting import CountedEvent, CounterKey, sum_increments
-from presso_metrics.domain.metrics import DimensionCap
+from presso_metrics.domain.caps import DimensionCap, apply_caps
+from presso_metrics.domain.counters import CounterKey
+from presso_metrics.domain.counting import CountedEvent, sum_increments
+from presso_metrics.domain.dedup import DEFAULT_DEDUP_HORIZON, marker_expiry
+from presso_metrics.exceptions import StoreUnavailableError
 from presso_metrics.ports import ApplyResult, Counter
 
 log = logging.getLogger("presso_metrics.dynamodb_store")
@@ -37,6 +40,8 @@ MAX_ACTIONS = 100  # TransactWriteItems' limit
 MAX_REQUEST_BYTES = 4_000_000  # 4 MB per transaction
 MARKER_SK = "EVENT"
 REGISTRY_PK = "DIMENSIONS"
+META_PK = "META"  # the table's own facts (a rebuild's claim)
+REBUILD_SK = "rebuild"
 RETRYABLE_ERRORS = {
     "ThrottlingException",
     "ProvisionedThroughputExceededException",
@@ -97,7 +102,7 @@ class DynamoDBMetricsStore:
         *,
         caps: Mapping[str, DimensionCap] | None = None,
         partitions: Iterable[str] = (),
-        marker_ttl: timedelta = timedelta(days=14),
+        marker_ttl: timedelta = DEFAULT_DEDUP_HORIZON,
         clock: Callable[[], float] = time.time,
         max_attempts: int = 8,
         base_delay: float = 0.05,
@@ -128,7 +133,7 @@ class DynamoDBMetricsStore:
         # pays 2 write units per distinct counter it updates, so grouping them (sales of a
         # drink together, completions together) spends fewer counter updates per event.
         unique.sort(key=lambda e: sorted(e.increments))
-        expires = int(self.clock() + self.marker_ttl.total_seconds())
+        expires = marker_expiry(self.clock(), self.marker_ttl)
         for chunk in self._chunks(unique):
             self._apply_chunk(chunk, expires, result)
         return result
@@ -300,35 +305,17 @@ class DynamoDBMetricsStore:
     def _capped(
         self, sums: dict[CounterKey, int]
     ) -> tuple[dict[CounterKey, int], dict[str, list[str]]]:
-        """Map values beyond their metric's cap to its overflow label; return the new values
-        to register, per partition (registered in the same transaction)."""
+        """Apply the metrics' caps on distinct values; return the sums and the new values to
+        register, per partition (registered in the same transaction)."""
         if not self.caps:
             return sums, {}
-        registrations: dict[str, list[str]] = {}
-        overflow: dict[str, set[str]] = {}
-        for key in sums:
-            cap = self.caps.get(key.partition)
-            if cap is None or key.dimension in cap.exempt:
-                continue
-            known = self._known(key.partition)
-            if key.dimension in known:
-                continue
-            pending = registrations.setdefault(key.partition, [])
-            if key.dimension in pending:
-                continue
-            if len(known) + len(pending) < cap.max_values:
-                pending.append(key.dimension)
-            else:
-                overflow.setdefault(key.partition, set()).add(key.dimension)
-        registrations = {p: v for p, v in registrations.items() if v}
-        if not overflow:
-            return sums, registrations
-        out: dict[CounterKey, int] = {}
-        for key, n in sums.items():
-            if key.dimension in overflow.get(key.partition, ()):
-                key = key._replace(dimension=self.caps[key.partition].overflow_label)
-            out[key] = out.get(key, 0) + n
-        return out, registrations
+
+        def registry(partition: str, values: list[str]) -> tuple[set[str], int]:
+            known = self._known(partition)
+            return known.intersection(values), len(known)
+
+        capped = apply_caps(sums, self.caps, registry)
+        return capped.sums, capped.admitted
 
     def _registry_update(self, partition: str, values: list[str]) -> dict[str, Any]:
         room = self.caps[partition].max_values - len(values)
@@ -390,6 +377,20 @@ class DynamoDBMetricsStore:
 
     def is_empty(self) -> bool:
         return all(not list(self._query({"PK": p}, Limit=1)) for p in self.partitions)
+
+    def claim_rebuild(self) -> bool:
+        claim = {"PK": {"S": META_PK}, "SK": {"S": REBUILD_SK}}
+        if list(self._query({"PK": META_PK}, between=(REBUILD_SK, REBUILD_SK), consistent=True)):
+            return True
+        if not self.is_empty():
+            return False
+        try:  # in a transaction: the consumer may write only inside transactions
+            self.client.transact_write_items(
+                TransactItems=[{"Put": {"TableName": self.table, "Item": claim}}]
+            )
+        except ClientError as e:
+            raise StoreUnavailableError(f"could not record the rebuild claim: {e}") from e
+        return True
 
 
 def _token(items: list[dict[str, Any]], salt: int) -> str:

@@ -16,15 +16,14 @@ from datetime import timedelta
 import orjson
 
 from presso_metrics.adapters.sqlite_db import Database
-from presso_metrics.domain.counting import CountedEvent, CounterKey, sum_increments
-from presso_metrics.domain.metrics import DimensionCap
+from presso_metrics.domain.caps import DimensionCap, apply_caps
+from presso_metrics.domain.counters import CounterKey
+from presso_metrics.domain.counting import CountedEvent, sum_increments
+from presso_metrics.domain.dedup import DEFAULT_DEDUP_HORIZON, marker_expiry
 from presso_metrics.exceptions import StoreUnavailableError
 from presso_metrics.ports import ApplyResult, Counter
 
 log = logging.getLogger("presso_metrics.sqlite_store")
-
-# Longer than any redelivery: SQS keeps a message at most 14 days.
-DEFAULT_MARKER_TTL = timedelta(days=14)
 
 _INSERT_MARKERS = """
     INSERT INTO markers (id, expires_at)
@@ -46,7 +45,7 @@ class SqliteMetricsStore:
         db: Database,
         *,
         caps: Mapping[str, DimensionCap] | None = None,
-        marker_ttl: timedelta = DEFAULT_MARKER_TTL,
+        marker_ttl: timedelta = DEFAULT_DEDUP_HORIZON,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
@@ -58,7 +57,7 @@ class SqliteMetricsStore:
         result = ApplyResult()
         if not events:
             return result
-        expires = int(self.clock() + self.marker_ttl.total_seconds())
+        expires = marker_expiry(self.clock(), self.marker_ttl)
         by_marker = {e.marker: e for e in events}
         try:
             with self.db.write() as conn:
@@ -83,18 +82,10 @@ class SqliteMetricsStore:
         return result
 
     def _capped(self, db: sqlite3.Connection, sums: dict[CounterKey, int]) -> dict[CounterKey, int]:
-        """Map dimension values beyond their metric's cap of distinct values to its overflow
-        label, registering the values that fit. Runs inside the apply transaction."""
-        wanted: dict[str, list[str]] = {}
-        for key in sums:
-            cap = self.caps.get(key.partition)
-            if cap is not None and key.dimension not in cap.exempt:
-                values = wanted.setdefault(key.partition, [])
-                if key.dimension not in values:
-                    values.append(key.dimension)
-        overflow: dict[str, set[str]] = {}
-        for partition, values in wanted.items():
-            cap = self.caps[partition]
+        """Apply the metrics' caps on distinct values, registering the values admitted. Runs
+        inside the apply transaction, so the registry and the counts commit together."""
+
+        def registry(partition: str, values: list[str]) -> tuple[set[str], int]:
             known = {
                 row[0]
                 for row in db.execute(
@@ -103,36 +94,26 @@ class SqliteMetricsStore:
                     (partition, orjson.dumps(values)),
                 )
             }
-            fresh = [v for v in values if v not in known]
-            if not fresh:
-                continue
             (count,) = db.execute(
                 "SELECT count(*) FROM dimension_values WHERE pk = ?", (partition,)
             ).fetchone()
-            room = max(cap.max_values - count, 0)
-            admitted, refused = fresh[:room], fresh[room:]
-            if admitted:
-                db.executemany(
-                    "INSERT INTO dimension_values (pk, value) VALUES (?, ?)",
-                    [(partition, v) for v in admitted],
-                )
-            if refused:
-                overflow[partition] = set(refused)
-                log.warning(
-                    "partition %s holds %d distinct values, its cap: %d new values counted as %r",
-                    partition,
-                    cap.max_values,
-                    len(refused),
-                    cap.overflow_label,
-                )
-        if not overflow:
-            return sums
-        out: dict[CounterKey, int] = {}
-        for key, n in sums.items():
-            if key.dimension in overflow.get(key.partition, ()):
-                key = key._replace(dimension=self.caps[key.partition].overflow_label)
-            out[key] = out.get(key, 0) + n
-        return out
+            return known, count
+
+        capped = apply_caps(sums, self.caps, registry)
+        for partition, admitted in capped.admitted.items():
+            db.executemany(
+                "INSERT INTO dimension_values (pk, value) VALUES (?, ?)",
+                [(partition, v) for v in admitted],
+            )
+        for partition, refused in capped.refused.items():
+            log.warning(
+                "partition %s holds %d distinct values, its cap: %d new values counted as %r",
+                partition,
+                self.caps[partition].max_values,
+                len(refused),
+                self.caps[partition].overflow_label,
+            )
+        return capped.sums
 
     def read(self, partition: str, first_bucket: str, last_bucket: str) -> list[Counter]:
         rows = self.db.connection.execute(
@@ -152,8 +133,20 @@ class SqliteMetricsStore:
     def is_empty(self) -> bool:
         return self.db.connection.execute("SELECT 1 FROM counters LIMIT 1").fetchone() is None
 
+    def claim_rebuild(self) -> bool:
+        with self.db.write() as conn:
+            if conn.execute("SELECT 1 FROM settings WHERE key = 'rebuild'").fetchone():
+                return True
+            if conn.execute("SELECT 1 FROM counters LIMIT 1").fetchone():
+                return False
+            conn.execute("INSERT INTO settings (key, value) VALUES ('rebuild', datetime('now'))")
+            return True
+
     def prune_markers(self) -> int:
         """Delete expired markers (DynamoDB's TTL does this on AWS); returns how many."""
         with self.db.write() as conn:
             cur = conn.execute("DELETE FROM markers WHERE expires_at < ?", (int(self.clock()),))
-            return cur.rowcount
+            pruned: int = cur.rowcount
+        if pruned:
+            log.info("deleted %d expired dedup markers", pruned)
+        return pruned

@@ -1,5 +1,5 @@
 """An SQS queue through boto3: batched sends and deletes (10 per call), long polling,
-visibility changes, and listing (receive, then make visible again) for the dead-letter queue."""
+and listing (receive, then make visible again) for the dead-letter queue."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from presso_metrics.domain.message_text import is_sqs_text
 from presso_metrics.exceptions import NotFoundError
 from presso_metrics.ports import OutgoingMessage, QueueDepth, ReceivedMessage
 
@@ -17,19 +18,6 @@ log = logging.getLogger("presso_metrics.sqs")
 MAX_BATCH = 10  # SQS's limit for batch calls and for one receive
 MAX_BATCH_BYTES = 1024 * 1024  # a batch call's payload, and one message's
 MAX_WAIT = 20  # long polling, seconds
-
-
-def _valid_text(text: str) -> bool:
-    """The characters SQS accepts in bodies and attribute values."""
-    for ch in text:
-        c = ord(ch)
-        if (
-            (c < 0x20 and c not in (0x9, 0xA, 0xD))
-            or 0xD800 <= c <= 0xDFFF
-            or c in (0xFFFE, 0xFFFF)
-        ):
-            return False
-    return True
 
 
 class SqsQueue:
@@ -68,7 +56,7 @@ class SqsQueue:
         batch: list[tuple[int, dict[str, Any]]] = []
         size = 0
         for index, m in enumerate(messages):
-            if not _valid_text(m.body) or not all(_valid_text(v) for v in m.attributes.values()):
+            if not is_sqs_text(m.body) or not all(is_sqs_text(v) for v in m.attributes.values()):
                 errors[index] = "the message holds characters SQS does not accept"
                 continue
             entry = self._entry(index, m)
@@ -148,14 +136,6 @@ class SqsQueue:
                 # A stale handle (the message was received again meanwhile) is not an error:
                 # the other receiver will process it and the event is counted once anyway.
                 log.info("delete not applied: %s %s", failure.get("Code"), failure.get("Message"))
-
-    def change_visibility(self, receipt_handle: str, seconds: int) -> None:
-        try:
-            self.client.change_message_visibility(
-                QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
-            )
-        except ClientError as e:
-            log.info("visibility not changed: %s", e.response.get("Error", {}).get("Code"))
 
     def depth(self) -> QueueDepth:
         attributes = self.client.get_queue_attributes(

@@ -9,30 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from presso_metrics.domain.buckets import BucketError, bucket_of_local, local_time
+from presso_metrics.domain.counters import CounterKey
 from presso_metrics.domain.envelope import Envelope, Rejection
 from presso_metrics.domain.metrics import Metric, MetricSet
+from presso_metrics.domain.paths import MISSING, walk
 
 REPLAY_MODES = ("skip", "rebuild", "backfill")
-
-
-class CounterKey(NamedTuple):
-    """One counter: DynamoDB ``PK = partition``, ``SK = "<bucket>#<dimension>"``."""
-
-    partition: str
-    bucket: str
-    dimension: str
-
-    @property
-    def sort_key(self) -> str:
-        return f"{self.bucket}#{self.dimension}"
-
-    @classmethod
-    def parse(cls, partition: str, sort_key: str) -> CounterKey:
-        bucket, _, dimension = sort_key.partition("#")
-        return cls(partition, bucket, dimension)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +53,6 @@ class ReplayPolicy:
             raise ValueError("backfill needs the names of the metrics to backfill")
 
 
-_MISSING: Any = object()
 SKIP_REPLAYS = ReplayPolicy()
 
 
@@ -129,11 +113,11 @@ def dimension_values(
     does not reject that; a :class:`Rejection` for a wrong type, an over-long value, or a
     value that would collide with the metric's total.
     """
-    found = _MISSING
+    found = MISSING
     used = metric.dimension[0]
     for path in metric.dimension:
-        value = _walk(event, path)
-        if value is not _MISSING and value is not None:
+        value = walk(event, path)
+        if value is not MISSING and value is not None:
             found, used = value, path
             break
     if (
@@ -148,7 +132,7 @@ def dimension_values(
         values: list[Any] = [found]
     elif isinstance(found, list):
         values = found
-    elif found is _MISSING:
+    elif found is MISSING:
         values = []
     else:
         return Rejection(
@@ -198,17 +182,6 @@ def dimension_values(
     if isinstance(found, list):
         return ()  # an empty (or all-blank) array: no values, so nothing to count
     return None
-
-
-def _walk(event: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    node: Any = event
-    for part in path:
-        if type(node) is not dict and not isinstance(node, Mapping):
-            return _MISSING
-        node = node.get(part, _MISSING)
-        if node is _MISSING:
-            return _MISSING
-    return node
 
 
 def sum_increments(events: Iterable[CountedEvent]) -> dict[CounterKey, int]:
