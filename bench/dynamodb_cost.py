@@ -21,9 +21,10 @@ from presso_metrics.adapters.aws_provision import table_definition
 from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
 from presso_metrics.adapters.sqs_queue import SqsQueue
 from presso_metrics.bootstrap import default_metrics_text
-from presso_metrics.domain.metrics import load_metrics
+from presso_metrics.domain.metrics_file import load_metrics
+from presso_metrics.entrypoints.worker import lambda_event
 from presso_metrics.ports import ReceivedMessage
-from presso_metrics.service import BatchProcessor, batch_messages
+from presso_metrics.service import BatchCounter
 
 TABLE = "serverlesspresso-metrics-table"
 # moto copies the table on every transaction, so it slows down as the table grows: the small
@@ -67,7 +68,7 @@ def measure(
     dlq = SqsQueue(sqs, sqs.create_queue(QueueName="MetricsQueue-DLQ")["QueueUrl"])
     metrics = load_metrics(metrics_text or default_metrics_text())
     store = DynamoDBMetricsStore(dynamodb, TABLE, caps=metrics.caps())
-    processor = BatchProcessor(metrics, store, dlq)
+    processor = BatchCounter(metrics, store, dlq)
     stream = realistic_stream(100_000)[:deliveries]
     if metrics_text is not None:  # the seed's rule routes only what its metric counts
         stream = [e for e in stream if any(m.pattern.matches(e) for m in metrics)]
@@ -77,7 +78,7 @@ def measure(
             ReceivedMessage(f"m{i + n}", f"h{i + n}", orjson.dumps(e).decode(), 1, 0, 0)
             for n, e in enumerate(stream[i : i + batch_size])
         ]
-        outcome = processor.process(batch_messages(messages, dlq))
+        outcome = processor.process(lambda_event(messages, dlq))
         assert not outcome.item_failures, outcome.summary()
         counted += outcome.counted
     s = store.stats

@@ -23,6 +23,7 @@ class FakeStore:
         self.markers: set[str] = set()
         self.fail_next = 0
         self.applies = 0
+        self.rebuild_claimed = False
 
     def apply(self, events: Sequence[CountedEvent]) -> ApplyResult:
         self.applies += 1
@@ -53,6 +54,12 @@ class FakeStore:
 
     def is_empty(self) -> bool:
         return not self.counters
+
+    def claim_rebuild(self) -> bool:
+        if not self.rebuild_claimed and self.counters:
+            return False
+        self.rebuild_claimed = True
+        return True
 
     def value(self, partition: str, bucket: str, dimension: str) -> int:
         return self.counters.get(CounterKey(partition, bucket, dimension), 0)
@@ -86,9 +93,6 @@ class FakeQueue:
         return ReceivedMessage(f"m{n}", f"h{n}", m.body, 1, 0, 0, dict(m.attributes))
 
     def delete(self, receipt_handles: Sequence[str]) -> None:
-        pass
-
-    def change_visibility(self, receipt_handle: str, seconds: int) -> None:
         pass
 
     def depth(self) -> QueueDepth:

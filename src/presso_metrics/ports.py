@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from presso_metrics.domain.counting import CountedEvent, CounterKey
+from presso_metrics.domain.counters import CounterKey
+from presso_metrics.domain.counting import CountedEvent
 
 
 class Counter(NamedTuple):
@@ -45,7 +46,13 @@ class MetricsStore(Protocol):
         ...
 
     def is_empty(self) -> bool:
-        """True when no counter exists (a rebuild from an archive may start)."""
+        """True when no counter exists."""
+        ...
+
+    def claim_rebuild(self) -> bool:
+        """Claim the store for a rebuild from an archive: True if it is empty (the claim is
+        recorded) or was claimed before (a rebuild resumed by another worker); False if it
+        holds counts of its own."""
         ...
 
 
@@ -66,35 +73,6 @@ class ReceivedMessage(NamedTuple):
     sent_timestamp_ms: int
     first_receive_timestamp_ms: int
     attributes: Mapping[str, str] = {}  # message attributes (never mutated)
-
-    def lambda_record(self, queue_arn: str, region: str) -> dict[str, Any]:
-        """This message as a record of the Lambda SQS event (what the event source sends)."""
-        return {
-            "messageId": self.message_id,
-            "receiptHandle": self.receipt_handle,
-            "body": self.body,
-            "attributes": {
-                "ApproximateReceiveCount": str(self.receive_count),
-                "SentTimestamp": str(self.sent_timestamp_ms),
-                "SenderId": "presso-metrics",
-                "ApproximateFirstReceiveTimestamp": str(self.first_receive_timestamp_ms),
-            },
-            "messageAttributes": {
-                name: {
-                    "stringValue": value,
-                    "stringListValues": [],
-                    "binaryListValues": [],
-                    "dataType": "String",
-                }
-                for name, value in self.attributes.items()
-            }
-            if self.attributes
-            else {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": region,
-        }
 
 
 class QueueDepth(NamedTuple):
@@ -133,8 +111,6 @@ class Queue(Protocol):
     def delete(self, receipt_handles: Sequence[str]) -> None:
         """Acknowledge messages. A stale handle (the message was received again) is a no-op."""
         ...
-
-    def change_visibility(self, receipt_handle: str, seconds: int) -> None: ...
 
     def depth(self) -> QueueDepth: ...
 

@@ -19,7 +19,7 @@ from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
 from presso_metrics.adapters.sqs_queue import SqsQueue
 from presso_metrics.bootstrap import Settings
 from presso_metrics.entrypoints.worker import WorkerOptions, consume
-from presso_metrics.service import BatchProcessor
+from presso_metrics.service import BatchCounter
 from presso_metrics.simulation import simulate_days
 from presso_metrics.views import report_rows
 from tests.aws.test_dynamodb_store import dynamodb_error
@@ -90,7 +90,7 @@ def test_random_store_faults_over_a_drain(aws: Emulator) -> None:
     store = DynamoDBMetricsStore(
         dynamodb, "serverlesspresso-metrics-table", caps=metrics.caps(), sleep=lambda s: None
     )
-    processor = BatchProcessor(metrics, store, SqsQueue(sqs, dlq_url))
+    processor = BatchCounter(metrics, store, SqsQueue(sqs, dlq_url))
     stats = consume(
         queue,
         processor,

@@ -42,15 +42,6 @@ def test_received_messages_are_hidden_until_the_timeout(backend: Backend) -> Non
     assert again.message_id == first.message_id and again.receive_count == 2
 
 
-def test_visibility_can_be_changed(backend: Backend) -> None:
-    q = backend.queue("Contract", visibility_timeout=60)
-    send(q, "a")
-    (m,) = q.receive(1, wait_seconds=1)
-    q.change_visibility(m.receipt_handle, 0)
-    (again,) = q.receive(1, wait_seconds=1)
-    assert again.message_id == m.message_id
-
-
 def test_receive_can_override_the_visibility_timeout(backend: Backend) -> None:
     q = backend.queue("Contract", visibility_timeout=60)
     send(q, "a")

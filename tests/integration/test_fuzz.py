@@ -20,9 +20,11 @@ from hypothesis import strategies as st
 
 from presso_metrics import bootstrap
 from presso_metrics.bootstrap import Settings
+from presso_metrics.dead_letters import list_dead_letters
 from presso_metrics.domain.metrics import MetricSet
+from presso_metrics.entrypoints.worker import lambda_event
 from presso_metrics.ports import OutgoingMessage
-from presso_metrics.service import BatchProcessor, batch_messages, list_dead_letters
+from presso_metrics.service import BatchCounter
 from tests.chaos import scale
 from tests.fakes import FakeQueue, FakeStore
 
@@ -155,7 +157,7 @@ def test_any_batch_is_processed_without_crashing(
     records += [record(f"b{i}", b) for i, b in enumerate(bads)]
     records += weird
     seed.shuffle(records)
-    outcome = BatchProcessor(metrics, store, dlq, clock=lambda: NOW).process({"Records": records})
+    outcome = BatchCounter(metrics, store, dlq, clock=lambda: NOW).process({"Records": records})
     # Every record is accounted for, none is retried (the store and the DLQ are healthy).
     assert outcome.item_failures == []
     assert outcome.received == len(records)
@@ -194,7 +196,7 @@ def test_the_listed_hostile_inputs_are_each_rejected_with_their_reason(metrics: 
     records = [record(f"r{i}", body) for i, body in enumerate(cases.values())]
     records.append(record("good", json.dumps(good_event(1, "Mocha"))))
     store = FakeStore()
-    outcome = BatchProcessor(metrics, store, dlq, clock=lambda: NOW).process({"Records": records})
+    outcome = BatchCounter(metrics, store, dlq, clock=lambda: NOW).process({"Records": records})
     assert outcome.item_failures == [] and outcome.counted == 1
     assert [m.attributes["presso.reason"] for m in dlq.sent] == [k.strip() for k in cases]
     assert store.value("Aggregate", "2025-06-01", "Mocha") == 1
@@ -215,7 +217,7 @@ def test_fuzz_on_the_real_sqlite_store_and_queue(
     tmp_path_factory: pytest.TempPathFactory, goods: list[str], bads: list[str]
 ) -> None:
     path: Path = tmp_path_factory.mktemp("fuzz") / "f.db"
-    stack = bootstrap.build(Settings(db=str(path)))
+    stack = bootstrap.build(Settings(db=str(path)), provision=True)
     try:
         records = [record(f"g{i}", json.dumps(good_event(i, d))) for i, d in enumerate(goods)]
         records += [record(f"b{i}", b) for i, b in enumerate(bads)]
@@ -234,7 +236,9 @@ def test_a_body_at_the_queue_limit_is_kept_when_it_cannot_be_dead_lettered(
     """A body of SQS's maximum size leaves no room for the reason attributes: it cannot be
     dead-lettered with its reason, so it is reported failed (kept on the queue), and the
     queue's redrive policy moves it to the dead-letter queue after maxReceiveCount receives."""
-    stack = bootstrap.build(Settings(db=str(tmp_path / "edge.db"), max_receive_count=2))
+    stack = bootstrap.build(
+        Settings(db=str(tmp_path / "edge.db"), max_receive_count=2), provision=True
+    )
     try:
         padding = 1024 * 1024 - 400
         body = json.dumps(mutated(good_event(0, "Latte"), "detail.pad", "y" * padding))
@@ -244,7 +248,7 @@ def test_a_body_at_the_queue_limit_is_kept_when_it_cannot_be_dead_lettered(
             messages = stack.queue.receive(10, visibility_timeout=0)
             if not messages:
                 break
-            outcome = stack.processor.process(batch_messages(messages, stack.queue))
+            outcome = stack.processor.process(lambda_event(messages, stack.queue))
             assert outcome.rejected == 0 and outcome.item_failures == [messages[0].message_id]
         (letter,) = list_dead_letters(stack.dead_letters)
         assert letter.reason == "max_receives" and letter.body == body

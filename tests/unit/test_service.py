@@ -10,17 +10,13 @@ from typing import Any
 
 import pytest
 
+from presso_metrics.dead_letters import DeadLetter, list_dead_letters, redrive
 from presso_metrics.domain.counting import ReplayPolicy
 from presso_metrics.domain.metrics import MetricSet
+from presso_metrics.entrypoints.worker import lambda_event, lambda_record
 from presso_metrics.ports import ReceivedMessage
-from presso_metrics.service import (
-    BODY_ENCODING,
-    BatchProcessor,
-    DeadLetter,
-    batch_messages,
-    list_dead_letters,
-    redrive,
-)
+from presso_metrics.service import BatchCounter
+from presso_metrics.sqs_records import BODY_ENCODING
 from tests.conftest import load_event
 from tests.expected import SAMPLE_BATCH_SUMMARY
 from tests.fakes import FakeQueue, FakeStore
@@ -30,13 +26,13 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 def processor(
     metrics: MetricSet, store: FakeStore, dlq: FakeQueue | None, **kw: Any
-) -> BatchProcessor:
-    return BatchProcessor(metrics, store, dlq, clock=lambda: NOW, **kw)
+) -> BatchCounter:
+    return BatchCounter(metrics, store, dlq, clock=lambda: NOW, **kw)
 
 
 def record(body: str, message_id: str = "m-1", **attributes: str) -> dict[str, Any]:
     message = ReceivedMessage(message_id, "h", body, 1, 0, 0, attributes)
-    return message.lambda_record("arn:aws:sqs:us-west-2:1:MetricsQueue", "us-west-2")
+    return lambda_record(message, "arn:aws:sqs:us-west-2:1:MetricsQueue", "us-west-2")
 
 
 def test_sample_batch_counts_two_events_and_dead_letters_two(metrics: MetricSet) -> None:
@@ -172,7 +168,7 @@ def test_dead_letter_without_reason_was_moved_by_the_redrive_policy() -> None:
 def test_batch_event_has_the_lambda_shape() -> None:
     queue = FakeQueue("MetricsQueue")
     messages = [ReceivedMessage("id-1", "rh-1", "{}", 2, 1000, 2000, {"a": "b"})]
-    (rec,) = batch_messages(messages, queue)["Records"]
+    (rec,) = lambda_event(messages, queue)["Records"]
     template = copy.deepcopy(load_event("sqs-batch.json")["Records"][0])
     assert set(rec) == set(template)
     assert set(rec["attributes"]) == set(template["attributes"])

@@ -194,16 +194,6 @@ class EmbeddedQueue:
             with self.db.write() as conn:
                 conn.executemany("DELETE FROM messages WHERE id = ? AND receipt_handle = ?", params)
 
-    def change_visibility(self, receipt_handle: str, seconds: int) -> None:
-        row_id, _, _ = receipt_handle.partition("-")
-        if not row_id.isdigit():
-            return
-        with self.db.write() as conn:
-            conn.execute(
-                "UPDATE messages SET visible_at = ? WHERE id = ? AND receipt_handle = ?",
-                (self.clock() + seconds, int(row_id), receipt_handle),
-            )
-
     def depth(self) -> QueueDepth:
         now = self.clock()
         visible, in_flight = self.db.connection.execute(

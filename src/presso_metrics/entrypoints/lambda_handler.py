@@ -9,7 +9,6 @@ The function returns the partial batch response: ``{"batchItemFailures": [...]}`
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -17,30 +16,19 @@ from aws_lambda_powertools.logging import utils as logging_utils
 from aws_lambda_powertools.metrics import MetricUnit
 
 from presso_metrics import bootstrap
-from presso_metrics.service import BatchOutcome, BatchProcessor
+from presso_metrics.service import CLOUDWATCH_NAMES, BatchCounter, BatchOutcome
 
 logger = Logger(service="presso-metrics")
 metrics = Metrics(namespace="PressoMetrics", service="presso-metrics")
 
-_processor: BatchProcessor | None = None
-
-METRIC_NAMES = {
-    "received": "RecordsReceived",
-    "counted": "EventsCounted",
-    "duplicates": "DuplicatesDropped",
-    "rejected": "RecordsRejected",
-    "replays_skipped": "ReplaysSkipped",
-    "unmatched": "RecordsUnmatched",
-    "failed": "RecordsFailed",
-}
+_processor: BatchCounter | None = None
 
 
-def processor() -> BatchProcessor:
+def processor() -> BatchCounter:
     """The processor of this container, built once from the environment."""
     global _processor
     if _processor is None:
         # Our library's log lines (rejections, retries) in the same JSON format; not boto's.
-        logging.getLogger("presso_metrics")
         logging_utils.copy_config_to_registered_loggers(
             source_logger=logger, include={"presso_metrics"}
         )
@@ -51,7 +39,7 @@ def processor() -> BatchProcessor:
 def record_outcome(outcome: BatchOutcome) -> None:
     summary = outcome.summary()
     logger.info("batch processed", extra={"batch": summary})
-    for key, name in METRIC_NAMES.items():
+    for key, name in CLOUDWATCH_NAMES.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=summary[key])
 
 

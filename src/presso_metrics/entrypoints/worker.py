@@ -15,13 +15,13 @@ import queue as queue_module
 import signal
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
 
 from presso_metrics.ports import Queue, ReceivedMessage
-from presso_metrics.service import BatchOutcome, BatchProcessor, batch_messages
+from presso_metrics.service import BatchCounter, BatchCounts, BatchOutcome
 
 log = logging.getLogger("presso_metrics.worker")
 
@@ -45,24 +45,50 @@ class WorkerOptions:
 
 
 @dataclass
-class WorkerStats:
-    batches: int = 0
-    received: int = 0
-    counted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    replays_skipped: int = 0
-    unmatched: int = 0
-    failed: int = 0
+class WorkerStats(BatchCounts):
+    """The figures of every batch the worker processed."""
 
-    def add(self, summary: dict[str, int]) -> None:
+    batches: int = 0
+
+    def add(self, summary: Mapping[str, int]) -> None:
         self.batches += 1
-        for f in fields(self):
-            if f.name != "batches":
-                setattr(self, f.name, getattr(self, f.name) + summary.get(f.name, 0))
+        super().add(summary)
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {"batches": self.batches, **self.summary()}
+
+
+def lambda_record(message: ReceivedMessage, queue_arn: str, region: str) -> dict[str, Any]:
+    """``message`` as a record of the Lambda SQS event (what the event source sends)."""
+    return {
+        "messageId": message.message_id,
+        "receiptHandle": message.receipt_handle,
+        "body": message.body,
+        "attributes": {
+            "ApproximateReceiveCount": str(message.receive_count),
+            "SentTimestamp": str(message.sent_timestamp_ms),
+            "SenderId": "presso-metrics",
+            "ApproximateFirstReceiveTimestamp": str(message.first_receive_timestamp_ms),
+        },
+        "messageAttributes": {
+            name: {
+                "stringValue": value,
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": "String",
+            }
+            for name, value in message.attributes.items()
+        },
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def lambda_event(messages: Sequence[ReceivedMessage], queue: Queue) -> dict[str, Any]:
+    """The Lambda SQS event for ``messages`` received from ``queue``."""
+    return {"Records": [lambda_record(m, queue.arn, queue.region) for m in messages]}
 
 
 def collect(queue: Queue, options: WorkerOptions) -> list[ReceivedMessage]:
@@ -91,7 +117,7 @@ class StopFlag(Protocol):
 
 def consume(
     queue: Queue,
-    processor: BatchProcessor,
+    processor: BatchCounter,
     options: WorkerOptions,
     *,
     stop: StopFlag | None = None,
@@ -114,7 +140,7 @@ def consume(
                     time.sleep(min(options.poll_seconds, 0.2))
             continue
         empty_checks = 0
-        outcome = processor.process(batch_messages(messages, queue))
+        outcome = processor.process(lambda_event(messages, queue))
         failed = set(outcome.item_failures)
         done = [m.receipt_handle for m in messages if m.message_id not in failed]
         if done:
