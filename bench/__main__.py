@@ -75,7 +75,7 @@ def profile_drain(deliveries: int) -> str:
 
     events = realistic_stream(deliveries)
     with tempfile.TemporaryDirectory(dir=HERE) as tmp:
-        stack = bootstrap.build(Settings(db=f"{tmp}/profile.db"))
+        stack = bootstrap.build(Settings(db=f"{tmp}/profile.db"), provision=True)
         for i in range(0, len(events), 1000):
             stack.bus.publish(events[i : i + 1000])
         profiler = Profiler(interval=0.001)

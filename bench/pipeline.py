@@ -37,7 +37,7 @@ PUBLISH_CHUNK = 1000
 
 
 def run_pipeline(events: list[dict[str, Any]], workdir: Path) -> dict[str, float]:
-    stack = bootstrap.build(Settings(db=str(workdir / "pipeline.db")))
+    stack = bootstrap.build(Settings(db=str(workdir / "pipeline.db")), provision=True)
     try:
         start = time.perf_counter()
         for i in range(0, len(events), PUBLISH_CHUNK):
@@ -63,7 +63,7 @@ def run_pipeline(events: list[dict[str, Any]], workdir: Path) -> dict[str, float
 
 
 def _publish_all(db: str, events: list[dict[str, Any]]) -> None:
-    stack = bootstrap.build(Settings(db=db), provision=False)
+    stack = bootstrap.build(Settings(db=db))
     try:
         for i in range(0, len(events), PUBLISH_CHUNK):
             stack.bus.publish(events[i : i + PUBLISH_CHUNK])
@@ -77,7 +77,7 @@ def run_pipeline_concurrent(
     """As deployed: the shop publishes while `consumers` worker processes drain the queue
     (the worker's --concurrency), one per core of this machine."""
     db = str(workdir / "concurrent.db")
-    bootstrap.build(Settings(db=db)).close()  # create the embedded stack
+    bootstrap.build(Settings(db=db), provision=True).close()  # create the embedded stack
     context = multiprocessing.get_context("fork")
     counted = context.Value("i", 0)
     start = time.perf_counter()
@@ -102,7 +102,7 @@ def run_pipeline_concurrent(
 
 
 def _consume_until(db: str, total: int, received: Any) -> None:
-    stack = bootstrap.build(Settings(db=db), provision=False)
+    stack = bootstrap.build(Settings(db=db))
     stop = threading.Event()
 
     def on_batch(outcome: Any) -> None:
@@ -162,7 +162,7 @@ class SeedStrategyStore(SqliteMetricsStore):
 
 def run_seed_pipeline(events: list[dict[str, Any]], workdir: Path) -> dict[str, float]:
     """The same pipeline (bus, queue, worker, batch processor) with the seed's store."""
-    stack = bootstrap.build(Settings(db=str(workdir / "seed-pipeline.db")))
+    stack = bootstrap.build(Settings(db=str(workdir / "seed-pipeline.db")), provision=True)
     stack.processor.store = SeedStrategyStore(stack.store.db)  # type: ignore[attr-defined]
     try:
         start = time.perf_counter()

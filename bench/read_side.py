@@ -19,7 +19,7 @@ DRINKS = [f"Drink {i}" for i in range(1, 13)]
 
 def run(repeats: int = 20) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as tmp:
-        stack = bootstrap.build(Settings(db=f"{tmp}/year.db"))
+        stack = bootstrap.build(Settings(db=f"{tmp}/year.db"), provision=True)
         try:
             first = date(2025, 1, 1)
             events = []

@@ -1,37 +1,32 @@
 """The one place that picks adapters from settings (the composition root).
 
 Nothing here runs at import time. ``build(settings)`` returns a :class:`Stack`: the metrics, the
-store, the bus, the queue and its dead-letter queue, and the batch processor wired to them,
-either on the embedded SQLite file or on AWS.
+store, the bus, the queue and its dead-letter queue, and the batch counter wired to them, either
+on the embedded SQLite file or on AWS. Building never creates anything: commands that write call
+:func:`provision_stack` first, commands that read open the stack read-only.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from presso_metrics.domain.counting import ReplayPolicy
-from presso_metrics.domain.metrics import MetricSet, load_metrics
+from presso_metrics.domain.dedup import DEFAULT_DEDUP_HORIZON
+from presso_metrics.domain.metrics import MetricSet
+from presso_metrics.domain.metrics_file import load_metrics
 from presso_metrics.exceptions import ConfigError
+from presso_metrics.names import Names
 from presso_metrics.ports import Bus, MetricsStore, Queue
-from presso_metrics.service import BatchProcessor, Limits
+from presso_metrics.service import BatchCounter, Limits, check_replay_policy
 
 DEFAULT_DB = "presso-metrics.db"
 
-
-@dataclass(frozen=True)
-class Names:
-    """Resource names; the defaults are the Serverlesspresso workshop's."""
-
-    bus: str = "Serverlesspresso"
-    rule: str = "OrderMetrics-DynamoDB"
-    queue: str = "MetricsQueue"
-    dead_letter_queue: str = "MetricsQueue-DLQ"
-    table: str = "serverlesspresso-metrics-table"
+__all__ = ["DEFAULT_DB", "Names", "Settings", "Stack", "build", "provision_stack"]
 
 
 @dataclass(frozen=True)
@@ -45,13 +40,10 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     visibility_timeout: int = 30
     max_receive_count: int = 5
-    marker_ttl: timedelta = timedelta(days=14)
+    marker_ttl: timedelta = DEFAULT_DEDUP_HORIZON
     busy_timeout: float = 30.0
     write_attempts: int = 5
     dead_letter_queue_url: str | None = None  # AWS: skips the lookup by name
-
-    def with_(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
 
 
 def default_metrics_text() -> str:
@@ -86,7 +78,7 @@ class Stack:
     bus: Bus
     queue: Queue
     dead_letters: Queue
-    processor: BatchProcessor
+    processor: BatchCounter
     resources: Any = None  # backend-specific handles (the Database, boto3 clients)
 
     def close(self) -> None:
@@ -95,85 +87,76 @@ class Stack:
             close()
 
 
-def build(settings: Settings, *, provision: bool = True) -> Stack:
-    """Wire a stack. On the embedded backend ``provision`` creates or updates the bus, rule,
-    queues and tables in the database file first (idempotent)."""
+def provision_stack(settings: Settings, metrics: MetricSet | None = None) -> dict[str, Any]:
+    """Create (or bring up to date) the bus, rule, queues and table; idempotent. Returns what
+    exists, as ``presso-metrics init`` prints it."""
+    metrics = metrics or load_metric_set(settings)
+    options: dict[str, Any] = {
+        "rule_pattern": metrics.rule_pattern(),
+        "time_zone": str(metrics.time_zone),
+        "max_receive_count": settings.max_receive_count,
+    }
+    if settings.aws:
+        from presso_metrics.adapters.aws_provision import provision_aws
+
+        return provision_aws(settings.names, **options)
+    from presso_metrics.adapters.sqlite_db import Database
+    from presso_metrics.adapters.sqlite_provision import provision_embedded
+
+    db = Database(settings.db, busy_timeout=settings.busy_timeout)
+    try:
+        return provision_embedded(
+            db, settings.names, visibility_timeout=settings.visibility_timeout, **options
+        )
+    finally:
+        db.close()
+
+
+def build(settings: Settings, *, provision: bool = False, readonly: bool = False) -> Stack:
+    """Wire a stack. ``provision`` creates what is missing first; ``readonly`` opens the
+    embedded database for reading only (nothing is created, migrated or written)."""
     metrics = load_metric_set(settings)
+    if provision:
+        provision_stack(settings, metrics)
     if settings.aws:
         return _aws(settings, metrics)
-    return _embedded(settings, metrics, provision=provision)
+    return _embedded(settings, metrics, readonly=readonly)
 
 
-def _embedded(settings: Settings, metrics: MetricSet, *, provision: bool) -> Stack:
-    from presso_metrics.adapters.embedded_bus import EmbeddedBus
-    from presso_metrics.adapters.embedded_queue import EmbeddedQueue
+def _database(settings: Settings, metrics: MetricSet, *, readonly: bool) -> Any:
     from presso_metrics.adapters.sqlite_db import Database
-    from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
+    from presso_metrics.adapters.sqlite_provision import check_time_zone
 
     db = Database(
-        settings.db, busy_timeout=settings.busy_timeout, write_attempts=settings.write_attempts
+        settings.db,
+        busy_timeout=settings.busy_timeout,
+        write_attempts=settings.write_attempts,
+        readonly=readonly,
     )
-    if provision:
-        provision_embedded(db, settings, metrics)
+    try:
+        check_time_zone(db, str(metrics.time_zone))
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _embedded(settings: Settings, metrics: MetricSet, *, readonly: bool) -> Stack:
+    from presso_metrics.adapters.embedded_bus import EmbeddedBus
+    from presso_metrics.adapters.embedded_queue import EmbeddedQueue
+    from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
+
+    db = _database(settings, metrics, readonly=readonly)
     store = SqliteMetricsStore(db, caps=metrics.caps(), marker_ttl=settings.marker_ttl)
     names = settings.names
     queue = EmbeddedQueue(db, names.queue)
     dlq = EmbeddedQueue(db, names.dead_letter_queue)
-    processor = BatchProcessor(metrics, store, dlq, replay=settings.replay, limits=settings.limits)
+    counter = BatchCounter(metrics, store, dlq, replay=settings.replay, limits=settings.limits)
     bus = EmbeddedBus(db, names.bus)
-    return Stack(settings, metrics, store, bus, queue, dlq, processor, db)
+    return Stack(settings, metrics, store, bus, queue, dlq, counter, db)
 
 
-def provision_embedded(db: Any, settings: Settings, metrics: MetricSet) -> dict[str, Any]:
-    """Create (or bring up to date) the embedded stack; returns what it describes."""
-    from presso_metrics.adapters.embedded_bus import create_bus, put_rule
-    from presso_metrics.adapters.embedded_queue import create_queue
-
-    _check_time_zone(db, metrics)
-    names = settings.names
-    create_queue(db, names.dead_letter_queue, visibility_timeout=settings.visibility_timeout)
-    create_queue(
-        db,
-        names.queue,
-        visibility_timeout=settings.visibility_timeout,
-        dead_letter_queue=names.dead_letter_queue,
-        max_receive_count=settings.max_receive_count,
-    )
-    create_bus(db, names.bus)
-    pattern = metrics.rule_pattern()
-    put_rule(db, names.bus, names.rule, pattern, [names.queue])
-    return {
-        "backend": "embedded",
-        "database": str(Path(db.path).resolve()) if db.path != ":memory:" else db.path,
-        "bus": names.bus,
-        "rule": {"name": names.rule, "pattern": pattern, "target": names.queue},
-        "queue": {
-            "name": names.queue,
-            "visibility_timeout": settings.visibility_timeout,
-            "dead_letter_queue": names.dead_letter_queue,
-            "max_receive_count": settings.max_receive_count,
-        },
-        "dead_letter_queue": names.dead_letter_queue,
-        "table": "counters (in the database file)",
-        "time_zone": str(metrics.time_zone),
-    }
-
-
-def _check_time_zone(db: Any, metrics: MetricSet) -> None:
-    """Refuse to mix days of two time zones in one table."""
-    zone = str(metrics.time_zone)
-    with db.write() as conn:
-        row = conn.execute("SELECT value FROM settings WHERE key = 'time_zone'").fetchone()
-        if row is None:
-            conn.execute("INSERT INTO settings (key, value) VALUES ('time_zone', ?)", (zone,))
-        elif row[0] != zone:
-            raise ConfigError(
-                f"{db.path} counts days in {row[0]}, but the metrics ask for {zone}; "
-                f"use --time-zone {row[0]} with this database, or a new --db for {zone}"
-            )
-
-
-def _aws_parts(settings: Settings, metrics: MetricSet) -> tuple[Any, Any, Any, BatchProcessor]:
+def _aws_parts(settings: Settings, metrics: MetricSet) -> tuple[Any, Any, Any, BatchCounter]:
     from presso_metrics.adapters.aws import AwsClients
     from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
     from presso_metrics.adapters.sqs_queue import SqsQueue
@@ -191,18 +174,27 @@ def _aws_parts(settings: Settings, metrics: MetricSet) -> tuple[Any, Any, Any, B
         dlq = SqsQueue(clients.sqs, settings.dead_letter_queue_url)
     else:
         dlq = SqsQueue.by_name(clients.sqs, names.dead_letter_queue)
-    processor = BatchProcessor(metrics, store, dlq, replay=settings.replay, limits=settings.limits)
-    return clients, store, dlq, processor
+    counter = BatchCounter(metrics, store, dlq, replay=settings.replay, limits=settings.limits)
+    return clients, store, dlq, counter
+
+
+def _aws(settings: Settings, metrics: MetricSet) -> Stack:
+    from presso_metrics.adapters.eventbridge_bus import EventBridgeBus
+    from presso_metrics.adapters.sqs_queue import SqsQueue
+
+    clients, store, dlq, counter = _aws_parts(settings, metrics)
+    queue = SqsQueue.by_name(clients.sqs, settings.names.queue)
+    bus = EventBridgeBus(clients.events, settings.names.bus)
+    return Stack(settings, metrics, store, bus, queue, dlq, counter, clients)
 
 
 def build_reader(settings: Settings) -> tuple[MetricSet, MetricsStore]:
-    """Only what the read-only API needs: the metrics and the store (no queues)."""
+    """Only what the read-only API needs: the metrics and the store, opened read-only."""
     metrics = load_metric_set(settings)
     if not settings.aws:
-        from presso_metrics.adapters.sqlite_db import Database
         from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
 
-        db = Database(settings.db, busy_timeout=settings.busy_timeout)
+        db = _database(settings, metrics, readonly=True)
         return metrics, SqliteMetricsStore(db, caps=metrics.caps())
     from presso_metrics.adapters.aws import AwsClients
     from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
@@ -214,19 +206,39 @@ def build_reader(settings: Settings) -> tuple[MetricSet, MetricsStore]:
     return metrics, store
 
 
-def build_processor(settings: Settings) -> BatchProcessor:
-    """Only what the Lambda consumer needs: the store, the dead-letter queue, the processor."""
-    return _aws_parts(settings, load_metric_set(settings))[3]
+def build_processor(settings: Settings) -> BatchCounter:
+    """Only what the Lambda consumer needs: the store, the dead-letter queue, the counter. The
+    replay policy is checked here, as the worker checks it."""
+    metrics = load_metric_set(settings)
+    _, store, _, counter = _aws_parts(settings, metrics)
+    check_replay_policy(settings.replay, metrics, store)
+    return counter
 
 
-def _aws(settings: Settings, metrics: MetricSet) -> Stack:
+def build_publisher(settings: Settings) -> Bus:
+    """Only what the load-test function needs: the bus."""
+    if not settings.aws:
+        return build(settings).bus
+    from presso_metrics.adapters.aws import AwsClients
     from presso_metrics.adapters.eventbridge_bus import EventBridgeBus
-    from presso_metrics.adapters.sqs_queue import SqsQueue
 
-    clients, store, dlq, processor = _aws_parts(settings, metrics)
-    queue = SqsQueue.by_name(clients.sqs, settings.names.queue)
-    bus = EventBridgeBus(clients.events, settings.names.bus)
-    return Stack(settings, metrics, store, bus, queue, dlq, processor, clients)
+    return EventBridgeBus(AwsClients.from_environment().events, settings.names.bus)
+
+
+def start_consuming(settings: Settings) -> int:
+    """What a worker does once before its consumers start: check the replay policy, and on the
+    embedded backend delete the dedup markers past the horizon (DynamoDB's TTL does it on AWS).
+    Returns the queue's depth, for a progress bar."""
+    stack = build(settings)
+    try:
+        check_replay_policy(settings.replay, stack.metrics, stack.store)
+        if not settings.aws:
+            from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
+
+            SqliteMetricsStore(stack.resources, marker_ttl=settings.marker_ttl).prune_markers()
+        return stack.queue.depth().total
+    finally:
+        stack.close()
 
 
 def env_settings(environ: dict[str, str] | None = None) -> Settings:

@@ -30,3 +30,7 @@ class QueueError(PressoMetricsError):
 
 class NotFoundError(PressoMetricsError):
     """A named resource (queue, bus, metric) does not exist."""
+
+
+class InputError(PressoMetricsError):
+    """Input a user gave (a file of events, an option value) cannot be used; says where."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -290,8 +289,3 @@ def burst(
             )
         )
     return events
-
-
-def chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

@@ -8,17 +8,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
 from presso_metrics.bootstrap import default_metrics_text
 from presso_metrics.domain.counting import CountedEvent, count_event
 from presso_metrics.domain.envelope import envelope_of
-from presso_metrics.domain.metrics import load_metrics
+from presso_metrics.domain.metrics_file import load_metrics
 from presso_metrics.entrypoints import api_handler
 from tests.aws_emulator import Emulator
 from tests.conftest import recorded_trace
 from tests.integration.test_web_api import SALES_ROWS
+from tests.lambda_http import Context, http_api_event
 from tests.sam import table_from_template
 
 
@@ -33,26 +35,15 @@ def api(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         [e for e in events if isinstance(e, CountedEvent)]
     )
     monkeypatch.setenv("TABLE_NAME", "serverlesspresso-metrics-table")
-    monkeypatch.setattr(api_handler, "_reader", None)
+    monkeypatch.setattr(api_handler, "_adapter", None)
     yield
-    monkeypatch.setattr(api_handler, "_reader", None)
-
-
-class Context:
-    function_name = "ReadMetrics"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-west-2:1:function:ReadMetrics"
-    aws_request_id = "r"
+    monkeypatch.setattr(api_handler, "_adapter", None)
 
 
 def get(path: str, query: dict[str, str] | None = None, method: str = "GET") -> dict[str, Any]:
-    event = {
-        "version": "2.0",
-        "rawPath": path,
-        "queryStringParameters": query,
-        "requestContext": {"http": {"method": method, "path": path}},
-    }
-    return api_handler.handler(event, Context())
+    result = api_handler.handler(http_api_event(path, query, method), Context())
+    result["headers"] = httpx.Headers(result.get("headers") or {})  # names are case-insensitive
+    return result
 
 
 def test_sales_rows(api: None) -> None:
@@ -83,7 +74,7 @@ def test_dashboard_files_and_nothing_else(api: None) -> None:
     page = get("/")
     assert page["statusCode"] == 200 and "<title>Serverlesspresso metrics</title>" in page["body"]
     assert "default-src 'self'" in page["headers"]["Content-Security-Policy"]
-    assert get("/static/app.js")["headers"]["Content-Type"] in (
+    assert get("/static/app.js")["headers"]["Content-Type"].split(";")[0] in (
         "text/javascript",
         "application/javascript",
     )

@@ -23,11 +23,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from presso_metrics import bootstrap
+from presso_metrics.adapters.sqlite_db import Database
 from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
 from presso_metrics.bootstrap import Settings
 from presso_metrics.domain.counting import CountedEvent, CounterKey
+from presso_metrics.entrypoints.worker import lambda_event
 from presso_metrics.ports import ApplyResult, OutgoingMessage
-from presso_metrics.service import batch_messages
 from tests.chaos import scale
 
 DRINKS = ["Latte", "Espresso", "Flat White"]
@@ -143,7 +144,8 @@ def test_exact_counts_under_any_schedule_of_faults(
     # through the redrive policy; only rejected records go there. One write attempt with a
     # short busy timeout makes a locked database fail fast.
     stack = bootstrap.build(
-        Settings(db=str(path), max_receive_count=10_000, busy_timeout=0.01, write_attempts=1)
+        Settings(db=str(path), max_receive_count=10_000, busy_timeout=0.01, write_attempts=1),
+        provision=True,
     )
     store = InterruptibleStore(stack.store.db, caps=stack.metrics.caps())  # type: ignore[attr-defined]
     stack.processor.store = store
@@ -163,7 +165,7 @@ def test_exact_counts_under_any_schedule_of_faults(
                 locker.execute("BEGIN EXCLUSIVE")  # another process holds the database
             if fault == "interrupt":
                 store.interrupt_after = steps
-            outcome = stack.processor.process(batch_messages(messages, stack.queue))
+            outcome = stack.processor.process(lambda_event(messages, stack.queue))
             if fault == "fail":
                 locker.execute("ROLLBACK")
                 # Neither the store nor the dead-letter queue could be written: all retried.
@@ -195,8 +197,8 @@ def test_exact_counts_under_any_schedule_of_faults(
 def test_interrupted_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
     """The unit of the property above: an abort anywhere inside apply rolls back both the
     markers and the counters, and is reported as a failure rather than raised."""
-    stack = bootstrap.build(Settings(db=str(tmp_path / "m.db")))
-    store = InterruptibleStore(stack.store.db)  # type: ignore[attr-defined]
+    stack = bootstrap.build(Settings(db=str(tmp_path / "m.db")), provision=True)
+    store = InterruptibleStore(Database(tmp_path / "m.db"))
     event = CountedEvent("e1", {CounterKey("Aggregate", "2024-05-01", "Latte"): 1})
     processor = stack.processor
     processor.store = store
@@ -214,6 +216,9 @@ def test_interrupted_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
                 assert (markers, counters) == (1, 1)
                 break
             assert (markers, counters) == (0, 0), f"partial write after {steps} steps"
+            # Python's sqlite3 can raise an interrupted statement's error again when it reuses
+            # the cached statement: start each try on a fresh connection.
+            store.db.close()
         else:
             raise AssertionError("apply never completed")
     finally:

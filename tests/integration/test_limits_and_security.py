@@ -35,7 +35,7 @@ def test_a_flood_of_random_drink_names_is_capped(tmp_path: Path) -> None:
         }
         for i in range(3000)
     ]
-    stack = bootstrap.build(Settings(db=str(tmp_path / "flood.db")))
+    stack = bootstrap.build(Settings(db=str(tmp_path / "flood.db")), provision=True)
     try:
         stack.bus.publish(events)
         consume(

@@ -1,5 +1,6 @@
-"""The HTTP API through FastAPI's test client, on a real SQLite file filled from the recorded
-trace."""
+"""The HTTP API on a real SQLite file filled from the recorded trace, through both front ends of
+the one application: FastAPI's test client (``presso-metrics serve``) and Lambda's HTTP API events
+through Mangum (the ReadMetrics function)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from mangum import Mangum
 
 from presso_metrics import bootstrap
 from presso_metrics.bootstrap import Settings
 from presso_metrics.entrypoints.web import create_app
 from presso_metrics.entrypoints.worker import WorkerOptions, consume
 from tests.conftest import recorded_trace
+from tests.lambda_http import LambdaHttpClient
 
 SALES_ROWS = [
     {"metric": "sales", "bucket": "2022-10-14", "dimension": d, "value": v}
@@ -30,7 +33,7 @@ SALES_ROWS = [
 
 
 def fill(path: Path) -> None:
-    stack = bootstrap.build(Settings(db=str(path)))
+    stack = bootstrap.build(Settings(db=str(path)), provision=True)
     try:
         stack.bus.publish(recorded_trace())
         consume(
@@ -43,13 +46,21 @@ def fill(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def trace_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("web") / "trace.db"
     fill(path)
-    stack = bootstrap.build(Settings(db=str(path)), provision=False)
-    with TestClient(create_app(stack.metrics, stack.store)) as c:
-        yield c
-    stack.close()
+    return path
+
+
+@pytest.fixture(scope="module", params=["local", "lambda"])
+def client(request: pytest.FixtureRequest, trace_db: Path) -> Iterator[TestClient]:
+    metrics, store = bootstrap.build_reader(Settings(db=str(trace_db)))
+    app = create_app(metrics, store)
+    if request.param == "local":
+        with TestClient(app) as c:
+            yield c
+    else:
+        yield LambdaHttpClient(Mangum(app, lifespan="off"))  # type: ignore[misc]
 
 
 def test_sales_rows_for_the_recorded_day(client: TestClient) -> None:

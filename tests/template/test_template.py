@@ -181,6 +181,8 @@ def test_lambda_requirements_match_the_project_pins() -> None:
 
     project = tomllib.loads((TEMPLATE.parent / "pyproject.toml").read_text())
     pins = set(project["project"]["dependencies"])
+    constraints = (TEMPLATE.parent / "constraints.txt").read_text().splitlines()
+    pins |= {line.strip() for line in constraints if "==" in line}
     requirements = {
         line.strip()
         for line in (TEMPLATE.parent / "src" / "requirements.txt").read_text().splitlines()

@@ -14,8 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from presso_metrics.adapters.aws import AwsClients
-from presso_metrics.bootstrap import Settings
-from presso_metrics.domain.metrics import MetricSet
+from presso_metrics.names import Names
 
 FUNCTION_TIMEOUT = 30  # seconds, the consumer function's timeout in template.yaml
 QUEUE_VISIBILITY_TIMEOUT = 6 * FUNCTION_TIMEOUT  # AWS's advice for Lambda event sources
@@ -57,9 +56,10 @@ def queue_policy(queue_arn: str, rule_arn: str) -> str:
     )
 
 
-def provision_aws(settings: Settings, metrics: MetricSet) -> dict[str, Any]:
+def provision_aws(
+    names: Names, *, rule_pattern: dict[str, Any], time_zone: str, max_receive_count: int
+) -> dict[str, Any]:
     clients = AwsClients.from_environment()
-    names = settings.names
     try:
         bus_arn = _bus(clients.events, names.bus)
         dlq_url, dlq_arn = _queue(
@@ -70,7 +70,7 @@ def provision_aws(settings: Settings, metrics: MetricSet) -> dict[str, Any]:
                 "SqsManagedSseEnabled": "true",
             },
         )
-        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
         queue_url, queue_arn = _queue(
             clients.sqs,
             names.queue,
@@ -81,7 +81,7 @@ def provision_aws(settings: Settings, metrics: MetricSet) -> dict[str, Any]:
                 "SqsManagedSseEnabled": "true",
             },
         )
-        pattern = metrics.rule_pattern()
+        pattern = rule_pattern
         rule_arn = clients.events.put_rule(
             Name=names.rule,
             EventBusName=names.bus,
@@ -114,7 +114,7 @@ def provision_aws(settings: Settings, metrics: MetricSet) -> dict[str, Any]:
         },
         "dead_letter_queue": {"name": names.dead_letter_queue, "url": dlq_url, "arn": dlq_arn},
         "table": {"name": names.table, "arn": table_arn, "ttl_attribute": TTL_ATTRIBUTE},
-        "time_zone": str(metrics.time_zone),
+        "time_zone": time_zone,
     }
 
 

@@ -140,9 +140,15 @@ class Database:
     """A SQLite file shared by the embedded adapters; one connection per thread."""
 
     def __init__(
-        self, path: str | Path, *, busy_timeout: float = 30.0, write_attempts: int = 5
+        self,
+        path: str | Path,
+        *,
+        busy_timeout: float = 30.0,
+        write_attempts: int = 5,
+        readonly: bool = False,
     ) -> None:
         self.path = str(path)
+        self.readonly = readonly
         self.busy_timeout = busy_timeout
         self.write_attempts = write_attempts
         self._local = threading.local()
@@ -161,6 +167,8 @@ class Database:
         return conn
 
     def _open(self) -> sqlite3.Connection:
+        if self.readonly:
+            return self._open_readonly()
         if self.path != ":memory:":
             parent = Path(self.path).resolve().parent
             if not parent.is_dir():
@@ -193,6 +201,36 @@ class Database:
             self._migrated = True
         return conn
 
+    def _open_readonly(self) -> sqlite3.Connection:
+        """Open for reading only: nothing is created, migrated or written."""
+        path = Path(self.path)
+        if not path.is_file():
+            raise ConfigError(
+                f"no database at {self.path}; run `presso-metrics demo` or `presso-metrics init` "
+                "first, or point --db at one"
+            )
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            pending = pending_migrations(conn)
+        except sqlite3.DatabaseError as e:
+            raise ConfigError(
+                f"{self.path}: cannot read it as a presso-metrics database ({e}); "
+                "point --db at the database file"
+            ) from None
+        if pending:
+            conn.close()
+            raise ConfigError(
+                f"{self.path} was written by an older presso-metrics and needs its schema "
+                f"updated ({', '.join(pending)}); run `presso-metrics init --db {self.path}`"
+            )
+        return conn
+
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction; committed on success, rolled back on error.
@@ -200,6 +238,8 @@ class Database:
         Waiting for the write lock is retried; if the database stays locked, raises
         :class:`StoreUnavailableError` (a transient failure: the batch is retried later).
         """
+        if self.readonly:
+            raise RuntimeError(f"{self.path} is open for reading only")
         conn = self.connection
         if conn.in_transaction:  # left open by an earlier failure: start clean
             self._rollback(conn)
@@ -242,6 +282,15 @@ class Database:
                     conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+def pending_migrations(conn: sqlite3.Connection) -> list[str]:
+    """The migrations the database lacks (all of them if it has no ``migrations`` table)."""
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
+    ).fetchone()
+    done = {row[0] for row in conn.execute("SELECT name FROM migrations")} if has_table else set()
+    return [name for name, _ in MIGRATIONS if name not in done]
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:

@@ -5,43 +5,28 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import logging
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table as RichTable
 
 from presso_metrics import bootstrap
-from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
 from presso_metrics.bootstrap import Names, Settings, Stack
+from presso_metrics.dead_letters import list_dead_letters, redrive
 from presso_metrics.domain.counting import REPLAY_MODES, ReplayPolicy
 from presso_metrics.domain.metrics import MetricSet
+from presso_metrics.entrypoints import terminal
+from presso_metrics.entrypoints.terminal import err, progress_bar
 from presso_metrics.exceptions import PressoMetricsError
-from presso_metrics.ports import Bus, PublishResult
-from presso_metrics.service import DeadLetter, list_dead_letters, redrive
-from presso_metrics.simulation import burst, chunks, simulate_days
-from presso_metrics.views import Row, pivot, report_rows, rows_csv
+from presso_metrics.publisher import publish_all, read_events
+from presso_metrics.simulation import burst, simulate_days
+from presso_metrics.views import report_rows
 
 F = TypeVar("F", bound=Callable[..., Any])
-err = Console(stderr=True)
-out = Console(soft_wrap=True)
-log = logging.getLogger("presso_metrics.cli")
 
 
 # --- shared options ------------------------------------------------------------------------
@@ -119,29 +104,12 @@ def settings_from(options: dict[str, Any], **extra: Any) -> Settings:
     )
 
 
-def open_stack(settings: Settings, *, must_exist: bool = False) -> Stack:
-    if must_exist and not settings.aws and not Path(settings.db).exists():
-        raise click.ClickException(
-            f"no database at {settings.db}; run `presso-metrics demo` or "
-            "`presso-metrics init` first, or point --db at one"
-        )
-    return bootstrap.build(settings)
-
-
-@contextmanager
-def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    )
-    with bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
+def open_stack(settings: Settings, *, readonly: bool = False) -> Stack:
+    """The stack of a command. Read-only for the commands that read (they change nothing); the
+    commands that write create the embedded stack first, so a first run works on a new file (on
+    AWS the stack is deployed with SAM or `init --aws`, never as a side effect)."""
+    provision = not readonly and not settings.aws
+    return bootstrap.build(settings, provision=provision, readonly=readonly)
 
 
 def handle_errors(f: F) -> F:
@@ -189,20 +157,7 @@ def init(**options: Any) -> None:
     the workshop's names. Prints what exists as JSON; running it again changes nothing.
     """
     settings = settings_from(options)
-    metrics = bootstrap.load_metric_set(settings)
-    if settings.aws:
-        from presso_metrics.adapters.aws_provision import provision_aws
-
-        described = provision_aws(settings, metrics)
-    else:
-        from presso_metrics.adapters.sqlite_db import Database
-
-        db = Database(settings.db)
-        try:
-            described = bootstrap.provision_embedded(db, settings, metrics)
-        finally:
-            db.close()
-    out.print_json(json.dumps(described))
+    terminal.print_json(bootstrap.provision_stack(settings))
 
 
 @main.command()
@@ -216,62 +171,16 @@ def publish(file: io.TextIOWrapper, chunk: int, **options: Any) -> None:
     Events keep their ids, so publishing a file twice counts nothing twice.
     """
     settings = settings_from(options)
-    events = read_events(file)
+    events = read_events(file.read(), getattr(file, "name", "<stdin>"))
     stack = open_stack(settings)
     try:
-        result = publish_all(stack.bus, events, chunk)
+        with progress_bar(f"publishing to {stack.bus.name}", len(events)) as advance:
+            result = publish_all(stack.bus, events, chunk, advance)
     finally:
         stack.close()
-    report_publish(result, len(events))
+    terminal.print_publish_result(result, len(events))
     if result.failed:
         sys.exit(1)
-
-
-def read_events(file: io.TextIOWrapper) -> list[Any]:
-    name = getattr(file, "name", "<stdin>")
-    text = file.read()
-    stripped = text.lstrip()
-    if not stripped:
-        return []
-    if stripped.startswith("["):
-        try:
-            events = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise click.ClickException(f"{name}:{e.lineno}: not valid JSON: {e.msg}") from None
-        return list(events)
-    events = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            raise click.ClickException(
-                f"{name}:{number}: not valid JSON ({e.msg}); give a JSON array or one event "
-                "per line"
-            ) from None
-    return events
-
-
-def publish_all(bus: Bus, events: list[Any], chunk: int) -> PublishResult:
-    total = PublishResult()
-    with progress_bar(f"publishing to {bus.name}", len(events)) as advance:
-        offset = 0
-        for part in chunks(events, max(1, chunk)):
-            result = bus.publish(part)
-            total.published += result.published
-            total.failed.extend((offset + i, why) for i, why in result.failed)
-            offset += len(part)
-            advance(len(part))
-    return total
-
-
-def report_publish(result: PublishResult, count: int) -> None:
-    err.print(f"published {result.published} of {count} events")
-    for index, why in result.failed[:20]:
-        err.print(f"  event {index}: not published: {why}", style="red")
-    if len(result.failed) > 20:
-        err.print(f"  ... and {len(result.failed) - 20} more", style="red")
 
 
 @main.command()
@@ -320,10 +229,11 @@ def load(
                 seed=seed,
                 zone=stack.metrics.time_zone,
             ).events
-        result = publish_all(stack.bus, events, 500)
+        with progress_bar(f"publishing to {stack.bus.name}", len(events)) as advance:
+            result = publish_all(stack.bus, events, 500, advance)
     finally:
         stack.close()
-    report_publish(result, len(events))
+    terminal.print_publish_result(result, len(events))
 
 
 @main.command()
@@ -375,37 +285,18 @@ def worker(
         drain=drain,
     )
     stats = run_worker(settings, worker_options)
-    out.print_json(json.dumps(stats.as_dict()))
+    terminal.print_json(stats.as_dict())
 
 
 def run_worker(settings: Settings, options: Any) -> Any:
     from presso_metrics.entrypoints.worker import run, stop_on_signals
 
-    stack = open_stack(settings)  # provisions, checks the settings and the replay guard
-    try:
-        unknown = set(settings.replay.metrics) - set(stack.metrics.names())
-        if unknown:
-            raise click.ClickException(
-                f"--backfill-metric: unknown metric(s) {', '.join(sorted(unknown))}; "
-                f"the metrics are {', '.join(stack.metrics.names())}"
-            )
-        if settings.replay.mode == "rebuild" and not stack.store.is_empty():
-            raise click.ClickException(
-                "--replays rebuild counts replayed events from scratch and needs an empty "
-                "table; this one has counters. Use a new --db (or table), or --replays backfill"
-            )
-        depth = stack.queue.depth().total
-        if isinstance(stack.store, SqliteMetricsStore):
-            # Markers outlive any redelivery by far (14 days); DynamoDB's TTL expires them on
-            # AWS, the worker does it here.
-            pruned = stack.store.prune_markers()
-            if pruned:
-                log.info("deleted %d expired dedup markers", pruned)
-    finally:
-        stack.close()
+    if not settings.aws:
+        bootstrap.provision_stack(settings)
+    depth = bootstrap.start_consuming(settings)
     stop = threading.Event()
     stop_on_signals(stop)
-    build = functools.partial(bootstrap.build, settings, provision=False)
+    build = functools.partial(bootstrap.build, settings)
     if options.drain:
         with progress_bar(f"draining {settings.names.queue}", depth) as advance:
             return run(
@@ -443,13 +334,10 @@ def report(
     covers all the data.
     """
     settings = settings_from(options)
-    stack = open_stack(settings, must_exist=True)
-    try:
-        check_metric_names(stack.metrics, metric_names)
-        rows = report_rows(stack.store, stack.metrics, metric_names or None, first, last)
-    finally:
-        stack.close()
-    print_report(stack.metrics, rows, fmt, metric_names or stack.metrics.names())
+    metric_set, store = bootstrap.build_reader(settings)
+    check_metric_names(metric_set, metric_names)
+    rows = report_rows(store, metric_set, metric_names or None, first, last)
+    terminal.print_report(metric_set, rows, fmt, metric_names or metric_set.names())
 
 
 def check_metric_names(metrics: MetricSet, names: tuple[str, ...]) -> None:
@@ -458,42 +346,6 @@ def check_metric_names(metrics: MetricSet, names: tuple[str, ...]) -> None:
             raise click.ClickException(
                 f"unknown metric {name!r}; the metrics are {', '.join(metrics.names())}"
             )
-
-
-def print_report(metrics: MetricSet, rows: list[Row], fmt: str, names: Any) -> None:
-    if fmt == "json":
-        out.print_json(json.dumps([r.as_dict() for r in rows]), indent=None)
-        return
-    if fmt == "csv":
-        sys.stdout.write(rows_csv(rows))
-        return
-    if not rows:
-        out.print("no data for this range")
-        return
-    for name in names:
-        metric = metrics.get(name)
-        table = pivot(metric, [r for r in rows if r.metric == name])
-        if not table.rows:
-            continue
-        title = f"{metric.name}: {metric.description}" if metric.description else metric.name
-        rich = RichTable(title=title, title_justify="left", show_lines=False)
-        rich.add_column(metric.granularity, no_wrap=True)
-        for column in table.columns:
-            rich.add_column(
-                column, justify="right", style="bold" if column == metric.total else None
-            )
-        for bucket, values in table.rows:
-            rich.add_row(bucket, *(str(v) for v in values))
-        print_wide(rich, [metric.granularity, *table.columns], [r[0] for r in table.rows])
-        out.print()
-
-
-def print_wide(table: RichTable, headers: list[str], first_column: list[str]) -> None:
-    """Print without truncating headers: wider than the terminal if it must (lines wrap)."""
-    widths = [len(h) for h in headers]
-    widths[0] = max([widths[0], *(len(v) for v in first_column)])
-    needed = sum(w + 3 for w in widths) + 1
-    Console(file=out.file, width=max(needed, out.width), soft_wrap=True).print(table)
 
 
 @main.group()
@@ -511,28 +363,12 @@ def dlq() -> None:
 def dlq_list(fmt: str, limit: int, **options: Any) -> None:
     """Each dead letter with the reason it is there."""
     settings = settings_from(options)
-    stack = open_stack(settings, must_exist=True)
+    stack = open_stack(settings, readonly=True)
     try:
         letters = list_dead_letters(stack.dead_letters, limit)
     finally:
         stack.close()
-    print_dead_letters(letters, fmt)
-
-
-def print_dead_letters(letters: list[DeadLetter], fmt: str) -> None:
-    if fmt == "json":
-        out.print_json(json.dumps([d.as_dict() for d in letters]), indent=None)
-        return
-    if not letters:
-        out.print("the dead-letter queue is empty")
-        return
-    table = RichTable(title=f"{len(letters)} dead letters", title_justify="left")
-    for column in ("message id", "reason", "field", "metric", "why", "body"):
-        table.add_column(column, overflow="fold")
-    for d in letters:
-        body = d.body if len(d.body) <= 60 else d.body[:57] + "..."
-        table.add_row(d.message_id, d.reason, d.field or "", d.metric or "", d.message, body)
-    Console(file=out.file, width=max(out.width, 200), soft_wrap=True).print(table)
+    terminal.print_dead_letters(letters, fmt)
 
 
 @dlq.command("redrive")
@@ -541,7 +377,7 @@ def print_dead_letters(letters: list[DeadLetter], fmt: str) -> None:
 def dlq_redrive(**options: Any) -> None:
     """Move the dead letters back to the queue, after a fix, to be processed again."""
     settings = settings_from(options)
-    stack = open_stack(settings, must_exist=True)
+    stack = open_stack(settings)
     try:
         waiting = stack.dead_letters.depth().total
         with progress_bar(f"redriving to {stack.queue.name}", waiting) as advance:
@@ -565,27 +401,9 @@ def metrics(fmt: str, rule_pattern: bool, **options: Any) -> None:
     settings = settings_from(options)
     metric_set = bootstrap.load_metric_set(settings)
     if rule_pattern:
-        out.print_json(json.dumps(metric_set.rule_pattern()))
+        terminal.print_json(metric_set.rule_pattern())
         return
-    described = [m.describe() for m in metric_set]
-    if fmt == "json":
-        out.print_json(json.dumps({"time_zone": str(metric_set.time_zone), "metrics": described}))
-        return
-    table = RichTable(
-        title=f"{metric_set.origin} (days in {metric_set.time_zone})", title_justify="left"
-    )
-    for column in ("name", "granularity", "dimension", "total", "partition", "events"):
-        table.add_column(column, overflow="fold")
-    for d in described:
-        table.add_row(
-            d["name"],
-            d["granularity"],
-            " | ".join(d["dimension"] or []) or "-",
-            d["total"] or "-",
-            d["partition"],
-            json.dumps(d["events"]),
-        )
-    out.print(table)
+    terminal.print_metrics(metric_set, fmt)
 
 
 @main.command()
@@ -594,26 +412,24 @@ def metrics(fmt: str, rule_pattern: bool, **options: Any) -> None:
 def status(**options: Any) -> None:
     """Queue depths: what is waiting, in flight, and dead-lettered."""
     settings = settings_from(options)
-    stack = open_stack(settings, must_exist=True)
+    stack = open_stack(settings, readonly=True)
     try:
         q, d = stack.queue.depth(), stack.dead_letters.depth()
     finally:
         stack.close()
-    out.print_json(
-        json.dumps(
-            {
-                "queue": {
-                    "name": settings.names.queue,
-                    "visible": q.visible,
-                    "in_flight": q.in_flight,
-                },
-                "dead_letter_queue": {
-                    "name": settings.names.dead_letter_queue,
-                    "messages": d.total,
-                },
-                "at": datetime.now().astimezone().isoformat(timespec="seconds"),
-            }
-        )
+    terminal.print_json(
+        {
+            "queue": {
+                "name": settings.names.queue,
+                "visible": q.visible,
+                "in_flight": q.in_flight,
+            },
+            "dead_letter_queue": {
+                "name": settings.names.dead_letter_queue,
+                "messages": d.total,
+            },
+            "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        }
     )
 
 
@@ -656,10 +472,6 @@ def serve(host: str, port: int, **options: Any) -> None:
     from presso_metrics.entrypoints.web import serve as serve_web
 
     settings = settings_from(options)
-    if not settings.aws and not Path(settings.db).exists():
-        raise click.ClickException(
-            f"no database at {settings.db}; run `presso-metrics demo` first, or point --db at one"
-        )
     serve_web(settings, host, port)
 
 

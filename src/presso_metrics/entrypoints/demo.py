@@ -8,9 +8,10 @@ from typing import Any
 
 from presso_metrics import bootstrap
 from presso_metrics.bootstrap import Settings
-from presso_metrics.entrypoints import cli
+from presso_metrics.dead_letters import list_dead_letters
+from presso_metrics.entrypoints.terminal import err, out, print_report, progress_bar
 from presso_metrics.entrypoints.worker import WorkerOptions, run
-from presso_metrics.service import list_dead_letters
+from presso_metrics.publisher import publish_all
 from presso_metrics.simulation import SOURCE, simulate_days
 from presso_metrics.views import report_rows
 
@@ -27,10 +28,10 @@ def broken_event(day: date) -> dict[str, Any]:
 
 
 def run_demo(settings: Settings, *, orders: int, days: int, seed: int) -> None:
-    say = cli.err.print
+    say = err.print
+    described = bootstrap.provision_stack(settings)
     stack = bootstrap.build(settings)
     try:
-        described = bootstrap.provision_embedded(stack.resources, settings, stack.metrics)
         say(
             f"[bold]embedded stack[/] in {described['database']}: bus {settings.names.bus} -> "
             f"rule {settings.names.rule} -> queue {settings.names.queue} "
@@ -45,33 +46,34 @@ def run_demo(settings: Settings, *, orders: int, days: int, seed: int) -> None:
             f"simulated {orders} orders over {days} day(s) from {first_day}: "
             f"{len(events)} deliveries, {simulation.duplicates} of them duplicates, 1 broken"
         )
-        published = cli.publish_all(stack.bus, events, 500)
+        with progress_bar(f"publishing to {stack.bus.name}", len(events)) as advance:
+            published = publish_all(stack.bus, events, 500, advance)
         depth = stack.queue.depth().total
     finally:
         stack.close()
-    build = functools.partial(bootstrap.build, settings, provision=False)
+    build = functools.partial(bootstrap.build, settings)
     options = WorkerOptions(batch_size=100, drain=True, poll_seconds=0.2)
-    with cli.progress_bar(f"draining {settings.names.queue}", depth) as advance:
+    with progress_bar(f"draining {settings.names.queue}", depth) as advance:
         stats = run(build, options, on_batch=lambda s: advance(s["received"] - s["failed"]))
     say(
         f"published {published.published} events; the worker counted {stats.counted} events, "
         f"dropped {stats.duplicates} duplicate deliveries, dead-lettered {stats.rejected}"
     )
-    stack = bootstrap.build(settings, provision=False)
+    stack = bootstrap.build(settings, readonly=True)
     try:
         last_day = first_day + timedelta(days=days - 1)
         rows = report_rows(stack.store, stack.metrics, None, first_day, last_day)
         letters = list_dead_letters(stack.dead_letters)
     finally:
         stack.close()
-    cli.out.print()
-    cli.print_report(stack.metrics, rows, "table", stack.metrics.names())
+    out.print()
+    print_report(stack.metrics, rows, "table", stack.metrics.names())
     if letters:
-        cli.out.print(f"dead-letter queue: {len(letters)} message(s); the latest:")
+        out.print(f"dead-letter queue: {len(letters)} message(s); the latest:")
         latest = letters[-1]
-        cli.out.print(f"  {latest.reason}: {latest.message}")
-        cli.out.print("  (see them all with `presso-metrics dlq list`)")
-    cli.out.print(
+        out.print(f"  {latest.reason}: {latest.message}")
+        out.print("  (see them all with `presso-metrics dlq list`)")
+    out.print(
         "next: `presso-metrics serve` for the dashboard, `presso-metrics report --format json`, "
         "`presso-metrics --help`"
     )
