@@ -64,6 +64,74 @@ def resolve(value: Any, parameters: dict[str, Any] | None = None) -> Any:
     return value
 
 
+def conditions(parameters: dict[str, Any] | None = None) -> dict[str, bool]:
+    """The template's conditions, evaluated for these parameters (defaults otherwise)."""
+    params = {**parameter_defaults(), **(parameters or {})}
+    declared = sam_template().get("Conditions", {})
+    known: dict[str, bool] = {}
+
+    def holds(expression: Any) -> bool:
+        ((function, args),) = expression.items()
+        if function == "Condition":
+            if args not in known:
+                known[args] = holds(declared[args])
+            return known[args]
+        if function == "Fn::Equals":
+            left, right = (str(resolve(a, params)) for a in args)
+            return left == right
+        if function == "Fn::Not":
+            return not holds(args[0])
+        if function == "Fn::And":
+            return all(holds(a) for a in args)
+        if function == "Fn::Or":
+            return any(holds(a) for a in args)
+        raise NotImplementedError(function)
+
+    return {name: holds({"Condition": name}) for name in declared}
+
+
+_NO_VALUE = object()
+
+
+def deployed(value: Any, parameters: dict[str, Any] | None = None) -> Any:
+    """A value as CloudFormation would deploy it for these parameters: ``Ref`` to parameters
+    substituted, ``Fn::If`` decided by the template's conditions, ``AWS::NoValue`` removed.
+    Other intrinsics (``Fn::GetAtt``, ``Fn::Sub``...) stay."""
+    params = {**parameter_defaults(), **(parameters or {})}
+    decided = conditions(params)
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            if set(v) == {"Ref"} and v["Ref"] == "AWS::NoValue":
+                return _NO_VALUE
+            if set(v) == {"Ref"} and v["Ref"] in params:
+                return params[v["Ref"]]
+            if set(v) == {"Fn::If"}:
+                name, then, otherwise = v["Fn::If"]
+                return walk(then if decided[name] else otherwise)
+            out = {k: walk(x) for k, x in v.items()}
+            return {k: x for k, x in out.items() if x is not _NO_VALUE}
+        if isinstance(v, list):
+            return [x for x in (walk(x) for x in v) if x is not _NO_VALUE]
+        return v
+
+    return walk(value)
+
+
+def attributes_named(value: Any) -> Any:
+    """``Fn::GetAtt`` and ``Ref`` to resources replaced by ``"<Resource>.<Attribute>"`` and
+    ``"<Resource>"``, so a template value compares with what code builds from those names."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::GetAtt"}:
+            return ".".join(value["Fn::GetAtt"])
+        if set(value) == {"Ref"} and value["Ref"] in translated()["Resources"]:
+            return value["Ref"]
+        return {k: attributes_named(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [attributes_named(v) for v in value]
+    return value
+
+
 def table_from_template(name: str | None = None) -> dict[str, Any]:
     """``create_table`` arguments from the template's MetricsTable properties."""
     props = resolve(translated()["Resources"]["MetricsTable"]["Properties"])

@@ -12,9 +12,13 @@ from typing import Any
 import pytest
 
 from presso_metrics.adapters.aws_provision import (
+    DEAD_LETTER_QUEUE_POLICY_SID,
     QUEUE_VISIBILITY_TIMEOUT,
     RETENTION,
     TTL_ATTRIBUTE,
+    provision_aws,
+    queue_policy,
+    rule_target,
     table_definition,
 )
 from presso_metrics.bootstrap import Settings
@@ -22,6 +26,7 @@ from presso_metrics.domain.metrics import MetricSet
 from tests.aws_emulator import Emulator
 from tests.sam import (
     CODE_URI,
+    attributes_named,
     queue_attributes_from_template,
     resolve,
     table_from_template,
@@ -40,6 +45,34 @@ def test_init_aws_builds_what_the_template_declares(metrics: MetricSet) -> None:
     rule = resolve(translated()["Resources"]["OrderMetricsRule"]["Properties"])
     assert rule["Name"] == Settings().names.rule
     assert rule["EventPattern"] == metrics.rule_pattern()
+    # The target, its dead-letter queue and retry policy, and both queue policies.
+    (target,) = attributes_named(rule["Targets"])
+    assert target == rule_target("MetricsQueue.Arn", "MetricsDeadLetterQueue.Arn")
+    for name, queue, sid in [
+        ("MetricsQueuePolicy", "MetricsQueue", "OnlyTheMetricsRule"),
+        ("MetricsDeadLetterQueuePolicy", "MetricsDeadLetterQueue", DEAD_LETTER_QUEUE_POLICY_SID),
+    ]:
+        policy = translated()["Resources"][name]["Properties"]["PolicyDocument"]
+        built = queue_policy(f"{queue}.Arn", "OrderMetricsRule.Arn", sid=sid)
+        assert attributes_named(policy) == json.loads(built), name
+
+
+def test_init_aws_dead_letters_what_the_rule_cannot_deliver(
+    aws: Emulator, metrics: MetricSet
+) -> None:
+    described = provision_aws(Settings(), metrics)
+    events, sqs = aws.client("events"), aws.client("sqs")
+    (target,) = events.list_targets_by_rule(
+        Rule="OrderMetrics-DynamoDB", EventBusName="Serverlesspresso"
+    )["Targets"]
+    dlq = described["dead_letter_queue"]
+    assert target["DeadLetterConfig"] == {"Arn": dlq["arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    policy = sqs.get_queue_attributes(QueueUrl=dlq["url"], AttributeNames=["Policy"])
+    (statement,) = json.loads(policy["Attributes"]["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Resource"] == dlq["arn"]
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": described["rule"]["arn"]}}
 
 
 def _wait(cloudformation: Any, name: str) -> dict[str, Any]:

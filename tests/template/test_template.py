@@ -11,7 +11,7 @@ from typing import Any
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.domain.patterns import compile_pattern
 from tests.conftest import load_event, recorded_trace
-from tests.sam import TEMPLATE, resolve, resources, translated
+from tests.sam import TEMPLATE, deployed, resolve, resources, translated
 
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 
@@ -77,13 +77,63 @@ def test_queue_redrive_and_visibility() -> None:
         assert by_name(name)["SqsManagedSseEnabled"] is True
 
 
-def test_only_the_rule_may_send_to_the_queue() -> None:
-    (statement,) = one("AWS::SQS::QueuePolicy")["PolicyDocument"]["Statement"]
-    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Action"] == "sqs:SendMessage"
-    assert statement["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["OrderMetricsRule", "Arn"]}}
-    }
+def test_only_the_rule_may_send_to_the_queue_and_its_dead_letter_queue() -> None:
+    policies = resources("AWS::SQS::QueuePolicy")
+    assert set(policies) == {"MetricsQueuePolicy", "MetricsDeadLetterQueuePolicy"}
+    for name, queue in [
+        ("MetricsQueuePolicy", "MetricsQueue"),
+        ("MetricsDeadLetterQueuePolicy", "MetricsDeadLetterQueue"),
+    ]:
+        props = policies[name]["Properties"]
+        assert props["Queues"] == [{"Ref": queue}]
+        (statement,) = props["PolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert statement["Action"] == "sqs:SendMessage"
+        assert statement["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
+        assert statement["Condition"] == {
+            "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["OrderMetricsRule", "Arn"]}}
+        }
+
+
+def test_what_the_rule_cannot_deliver_goes_to_the_dead_letter_queue() -> None:
+    (target,) = by_name("OrderMetricsRule")["Targets"]
+    # The same dead-letter queue as the consumer's rejects: one place for everything not counted.
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["MetricsDeadLetterQueue", "Arn"]}}
+    # EventBridge's maxima (AWS::Events::Rule RetryPolicy: 0-185 attempts, 60-86400 s), so
+    # nothing is dropped or dead-lettered before EventBridge's own default would.
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    # The dedup markers outlive every redelivery, this retry window included.
+    assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] < 60 * 24 * 3600
+
+
+RULE_ALARMS = {
+    "RuleFailedInvocationsAlarm": "FailedInvocations",
+    "RuleDeadLetteredAlarm": "InvocationsSentToDlq",
+    "RuleDeadLetterFailedAlarm": "InvocationsFailedToBeSentToDlq",
+}
+
+
+def test_alarms_on_the_rules_delivery() -> None:
+    rule_name = by_name("OrderMetricsRule")["Name"]
+    alarms = resources("AWS::CloudWatch::Alarm")
+    assert set(alarms) == {"DeadLetterAlarm", *RULE_ALARMS}
+    for name, metric in RULE_ALARMS.items():
+        props = alarms[name]["Properties"]
+        assert (props["Namespace"], props["MetricName"]) == ("AWS/Events", metric)
+        assert props["Statistic"] == "Sum" and props["Threshold"] == 1
+        assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        # AWS sends these metrics only when they are not zero.
+        assert props["TreatMissingData"] == "notBreaching"
+        # On a custom bus the rule's metrics carry EventBusName and RuleName ...
+        assert deployed(props["Dimensions"]) == [
+            {"Name": "EventBusName", "Value": "Serverlesspresso"},
+            {"Name": "RuleName", "Value": rule_name},
+        ]
+        # ... on the default bus, RuleName alone.
+        assert deployed(props["Dimensions"], {"EventBusName": "default"}) == [
+            {"Name": "RuleName", "Value": rule_name}
+        ]
 
 
 def test_table() -> None:
@@ -154,7 +204,7 @@ def test_least_privilege() -> None:
 
 
 def test_dead_letter_alarm() -> None:
-    alarm = one("AWS::CloudWatch::Alarm")
+    alarm = by_name("DeadLetterAlarm")
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarm["Dimensions"][0]["Value"] == {
         "Fn::GetAtt": ["MetricsDeadLetterQueue", "QueueName"]
@@ -173,7 +223,11 @@ def test_outputs_name_everything_a_user_needs() -> None:
         "TableName",
         "PublishMetricsFunctionName",
         "LoadTestFunctionName",
+        "DeadLetterAlarmName",
+        "RuleAlarmNames",
     }
+    names = translated()["Outputs"]["RuleAlarmNames"]["Value"]["Fn::Join"][1]
+    assert names == [{"Ref": alarm} for alarm in RULE_ALARMS]
 
 
 def test_lambda_requirements_match_the_project_pins() -> None:

@@ -2,8 +2,9 @@
 against an emulator (or an account without SAM). Idempotent: what exists is brought in line.
 
 The properties match template.yaml (the tests compare them): a rule on the bus routing the
-metrics' events to the queue, the queue with its dead-letter queue and redrive policy, a queue
-policy that lets only that rule send, and the table (PK/SK, on-demand, TTL on ``expires_at``).
+metrics' events to the queue (with the dead-letter queue and retry policy of its target), the
+queue with its dead-letter queue and redrive policy, queue policies that let only that rule send
+to either, and the table (PK/SK, on-demand, TTL on ``expires_at``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ FUNCTION_TIMEOUT = 30  # seconds, the consumer function's timeout in template.ya
 QUEUE_VISIBILITY_TIMEOUT = 6 * FUNCTION_TIMEOUT  # AWS's advice for Lambda event sources
 RETENTION = 14 * 24 * 3600  # SQS's maximum, and the markers' lifetime
 TTL_ATTRIBUTE = "expires_at"
+# EventBridge's maxima for a target: retry for 24 hours, up to 185 times, then dead-letter.
+RULE_RETRY_POLICY = {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+QUEUE_POLICY_SID = "OnlyTheMetricsRule"
+DEAD_LETTER_QUEUE_POLICY_SID = "OnlyTheMetricsRuleDeadLetters"
 
 
 def table_definition(name: str) -> dict[str, Any]:
@@ -39,13 +44,24 @@ def table_definition(name: str) -> dict[str, Any]:
     }
 
 
-def queue_policy(queue_arn: str, rule_arn: str) -> str:
+def rule_target(queue_arn: str, dead_letter_queue_arn: str) -> dict[str, Any]:
+    """The rule's one target: the queue, with what EventBridge cannot deliver dead-lettered."""
+    return {
+        "Id": "MetricsQueue",
+        "Arn": queue_arn,
+        "DeadLetterConfig": {"Arn": dead_letter_queue_arn},
+        "RetryPolicy": dict(RULE_RETRY_POLICY),
+    }
+
+
+def queue_policy(queue_arn: str, rule_arn: str, sid: str = QUEUE_POLICY_SID) -> str:
+    """Lets only the rule send to the queue (the target, or its dead-letter queue)."""
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
-                    "Sid": "OnlyTheMetricsRule",
+                    "Sid": sid,
                     "Effect": "Allow",
                     "Principal": {"Service": "events.amazonaws.com"},
                     "Action": "sqs:SendMessage",
@@ -92,10 +108,16 @@ def provision_aws(settings: Settings, metrics: MetricSet) -> dict[str, Any]:
         clients.events.put_targets(
             Rule=names.rule,
             EventBusName=names.bus,
-            Targets=[{"Id": "MetricsQueue", "Arn": queue_arn}],
+            Targets=[rule_target(queue_arn, dlq_arn)],
         )
         clients.sqs.set_queue_attributes(
             QueueUrl=queue_url, Attributes={"Policy": queue_policy(queue_arn, rule_arn)}
+        )
+        clients.sqs.set_queue_attributes(
+            QueueUrl=dlq_url,
+            Attributes={
+                "Policy": queue_policy(dlq_arn, rule_arn, sid=DEAD_LETTER_QUEUE_POLICY_SID)
+            },
         )
         table_arn = _table(clients.dynamodb, names.table)
     finally:
@@ -104,7 +126,14 @@ def provision_aws(settings: Settings, metrics: MetricSet) -> dict[str, Any]:
         "backend": "aws",
         "region": clients.region,
         "bus": {"name": names.bus, "arn": bus_arn},
-        "rule": {"name": names.rule, "arn": rule_arn, "pattern": pattern, "target": queue_arn},
+        "rule": {
+            "name": names.rule,
+            "arn": rule_arn,
+            "pattern": pattern,
+            "target": queue_arn,
+            "dead_letter_queue": dlq_arn,
+            "retry_policy": dict(RULE_RETRY_POLICY),
+        },
         "queue": {
             "name": names.queue,
             "url": queue_url,
