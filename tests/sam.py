@@ -132,15 +132,20 @@ def attributes_named(value: Any) -> Any:
     return value
 
 
-def table_from_template(name: str | None = None) -> dict[str, Any]:
+_SSE_API_NAMES = {"SSEEnabled": "Enabled", "SSEType": "SSEType", "KMSMasterKeyId": "KMSMasterKeyId"}
+
+
+def table_from_template(
+    name: str | None = None, parameters: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """``create_table`` arguments from the template's MetricsTable properties."""
-    props = resolve(translated()["Resources"]["MetricsTable"]["Properties"])
+    props = deployed(translated()["Resources"]["MetricsTable"]["Properties"], parameters)
     return {
         "TableName": name or props["TableName"],
         "AttributeDefinitions": props["AttributeDefinitions"],
         "KeySchema": props["KeySchema"],
         "BillingMode": props["BillingMode"],
-        "SSESpecification": {"Enabled": props["SSESpecification"]["SSEEnabled"]},
+        "SSESpecification": {_SSE_API_NAMES[k]: v for k, v in props["SSESpecification"].items()},
     }
 
 

@@ -36,6 +36,10 @@ from tests.sam import (
 
 def test_init_aws_builds_what_the_template_declares(metrics: MetricSet) -> None:
     assert table_definition("serverlesspresso-metrics-table") == table_from_template()
+    key = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    assert table_definition("t", kms_key_arn=key) == table_from_template(
+        "t", {"TableKmsKeyArn": key}
+    )
     table = resolve(translated()["Resources"]["MetricsTable"]["Properties"])
     assert table["TimeToLiveSpecification"]["AttributeName"] == TTL_ATTRIBUTE
     queue = queue_attributes_from_template("MetricsQueue")

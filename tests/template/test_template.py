@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.domain.patterns import compile_pattern
 from tests.conftest import load_event, recorded_trace
-from tests.sam import TEMPLATE, deployed, resolve, resources, translated
+from tests.sam import TEMPLATE, deployed, resolve, resources, sam_template, translated
 
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 
@@ -141,11 +142,27 @@ def test_table() -> None:
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert table["SSESpecification"] == {"SSEEnabled": True}
     assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {
         "PK": "HASH",
         "SK": "RANGE",
     }
+
+
+KEY = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_table_uses_the_free_aws_owned_key_unless_a_key_is_given() -> None:
+    sse = by_name("MetricsTable")["SSESpecification"]
+    # SSEEnabled true without a key would be the AWS managed key, which KMS bills.
+    assert deployed(sse) == {"SSEEnabled": False}
+    assert deployed(sse, {"TableKmsKeyArn": KEY}) == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": KEY,
+    }
+    pattern = re.compile(sam_template()["Parameters"]["TableKmsKeyArn"]["AllowedPattern"])
+    assert pattern.fullmatch("") and pattern.fullmatch(KEY)
+    assert not pattern.fullmatch("alias/aws/dynamodb")
 
 
 def test_consumer_reports_batch_item_failures_with_a_maximum_concurrency() -> None:

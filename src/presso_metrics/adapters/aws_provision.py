@@ -4,7 +4,7 @@ against an emulator (or an account without SAM). Idempotent: what exists is brou
 The properties match template.yaml (the tests compare them): a rule on the bus routing the
 metrics' events to the queue (with the dead-letter queue and retry policy of its target), the
 queue with its dead-letter queue and redrive policy, queue policies that let only that rule send
-to either, and the table (PK/SK, on-demand, TTL on ``expires_at``).
+to either, and the table (PK/SK, on-demand, TTL on ``expires_at``, the AWS owned key).
 """
 
 from __future__ import annotations
@@ -28,7 +28,12 @@ QUEUE_POLICY_SID = "OnlyTheMetricsRule"
 DEAD_LETTER_QUEUE_POLICY_SID = "OnlyTheMetricsRuleDeadLetters"
 
 
-def table_definition(name: str) -> dict[str, Any]:
+def table_definition(name: str, kms_key_arn: str | None = None) -> dict[str, Any]:
+    """``create_table`` arguments. Encrypted at rest with the AWS owned key (free) unless a
+    customer managed KMS key is given (template.yaml's TableKmsKeyArn)."""
+    sse: dict[str, Any] = {"Enabled": False}
+    if kms_key_arn:
+        sse = {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_key_arn}
     return {
         "TableName": name,
         "AttributeDefinitions": [
@@ -40,7 +45,7 @@ def table_definition(name: str) -> dict[str, Any]:
             {"AttributeName": "SK", "KeyType": "RANGE"},
         ],
         "BillingMode": "PAY_PER_REQUEST",
-        "SSESpecification": {"Enabled": True},
+        "SSESpecification": sse,
     }
 
 
