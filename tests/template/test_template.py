@@ -220,6 +220,27 @@ def test_least_privilege() -> None:
     }
 
 
+TRANSACTIONS_ONLY = {
+    "ForAnyValue:StringEquals": {"dynamodb:EnclosingOperation": ["TransactWriteItems"]}
+}
+
+
+def test_consumer_writes_the_table_only_inside_transactions() -> None:
+    consumer = statements(resources("AWS::IAM::Role")["PublishMetricsFunctionRole"])
+    table = {"Fn::GetAtt": ["MetricsTable", "Arn"]}
+    on_table = [s for s in consumer if s["Resource"] == table]
+    writes = [s for s in on_table if {"dynamodb:PutItem", "dynamodb:UpdateItem"} & set(actions(s))]
+    # Every statement that grants a write carries the condition (no unconditional copy elsewhere).
+    assert writes and all(s.get("Condition") == TRANSACTIONS_ONLY for s in writes), writes
+    assert sorted(a for s in writes for a in actions(s)) == [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ]
+    # Query (the dimension registry) is the one thing it may do outside a transaction.
+    unconditional = [a for s in on_table if "Condition" not in s for a in actions(s)]
+    assert unconditional == ["dynamodb:Query"]
+
+
 def test_dead_letter_alarm() -> None:
     alarm = by_name("DeadLetterAlarm")
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
