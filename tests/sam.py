@@ -132,6 +132,49 @@ def attributes_named(value: Any) -> Any:
     return value
 
 
+def rules_refuse(parameters: dict[str, Any] | None = None) -> list[str]:
+    """What the template's ``Rules`` refuse for these parameters (defaults otherwise): the
+    AssertDescription of each assertion that fails where its rule applies. Parameter values
+    reach rule functions as strings, as in CloudFormation; an intrinsic this evaluator does not
+    know fails the test rather than passing unchecked."""
+    params = {k: str(v) for k, v in {**parameter_defaults(), **(parameters or {})}.items()}
+
+    def value(expression: Any) -> Any:
+        if isinstance(expression, dict):
+            ((function, args),) = expression.items()
+            if function == "Ref":
+                return params[args]
+            return holds(expression)
+        if isinstance(expression, list):
+            return [value(v) for v in expression]
+        return expression
+
+    def holds(expression: dict[str, Any]) -> bool:
+        ((function, args),) = expression.items()
+        if function == "Fn::Equals":
+            left, right = (value(a) for a in args)
+            return bool(left == right)
+        if function == "Fn::Contains":
+            values, candidate = (value(a) for a in args)
+            return candidate in values
+        if function == "Fn::Not":
+            return not holds(args[0])
+        if function == "Fn::And":
+            return all(holds(a) for a in args)
+        if function == "Fn::Or":
+            return any(holds(a) for a in args)
+        raise NotImplementedError(f"rule function {function}")
+
+    refused = []
+    for rule in translated().get("Rules", {}).values():
+        if "RuleCondition" in rule and not holds(rule["RuleCondition"]):
+            continue
+        for assertion in rule["Assertions"]:
+            if not holds(assertion["Assert"]):
+                refused.append(str(assertion["AssertDescription"]))
+    return refused
+
+
 _SSE_API_NAMES = {"SSEEnabled": "Enabled", "SSEType": "SSEType", "KMSMasterKeyId": "KMSMasterKeyId"}
 
 

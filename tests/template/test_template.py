@@ -12,7 +12,15 @@ from typing import Any
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.domain.patterns import compile_pattern
 from tests.conftest import load_event, recorded_trace
-from tests.sam import TEMPLATE, deployed, resolve, resources, sam_template, translated
+from tests.sam import (
+    TEMPLATE,
+    deployed,
+    resolve,
+    resources,
+    rules_refuse,
+    sam_template,
+    translated,
+)
 
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 
@@ -174,6 +182,28 @@ def test_consumer_reports_batch_item_failures_with_a_maximum_concurrency() -> No
     function = by_name("PublishMetricsFunction")
     assert function["Handler"] == "presso_metrics.entrypoints.lambda_handler.handler"
     assert function["Runtime"] >= "python3.12" and function["Architectures"] == ["arm64"]
+
+
+def test_rules_refuse_a_large_batch_without_a_batching_window() -> None:
+    def refused(batch_size: int, window: int) -> list[str]:
+        return rules_refuse({"BatchSize": batch_size, "MaximumBatchingWindowInSeconds": window})
+
+    (reason,) = refused(100, 0)
+    assert "BatchSize over 10" in reason and "at least 1" in reason
+    assert refused(11, 0) == [reason]
+    assert refused(10_000, 0) == [reason]
+    assert refused(100, 5) == []
+    assert refused(11, 1) == []
+    assert refused(10, 0) == []
+    assert refused(1, 0) == []
+    assert rules_refuse() == []  # the defaults deploy
+
+
+def test_batch_parameters_bound_what_lambda_accepts() -> None:
+    params = sam_template()["Parameters"]
+    assert (params["BatchSize"]["MinValue"], params["BatchSize"]["MaxValue"]) == (1, 10_000)
+    window = params["MaximumBatchingWindowInSeconds"]
+    assert (window["MinValue"], window["MaxValue"]) == (0, 300)
 
 
 def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
