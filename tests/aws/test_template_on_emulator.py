@@ -135,3 +135,8 @@ def test_translated_template_deploys_beside_the_core_bus(aws: Emulator) -> None:
     table = aws.client("dynamodb").describe_table(TableName="serverlesspresso-metrics-table")
     assert {k["AttributeName"] for k in table["Table"]["KeySchema"]} == {"PK", "SK"}
     # (moto's CloudFormation does not apply TimeToLiveSpecification; the template test checks it.)
+    groups = aws.client("logs").describe_log_groups(logGroupNamePrefix="/presso-metrics/")
+    retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups["logGroups"]}
+    # The API's function and its log group are left out with the API.
+    assert retention == {"/presso-metrics/PublishMetrics": 30, "/presso-metrics/LoadTest": 30}
+    assert outputs["PublishMetricsLogGroupName"] == "/presso-metrics/PublishMetrics"

@@ -271,6 +271,40 @@ def test_consumer_writes_the_table_only_inside_transactions() -> None:
     assert unconditional == ["dynamodb:Query"]
 
 
+def test_every_function_logs_to_a_log_group_of_the_stack_with_a_retention() -> None:
+    functions = resources("AWS::Lambda::Function")
+    groups = resources("AWS::Logs::LogGroup")
+    assert set(functions) == {"PublishMetricsFunction", "LoadTestFunction", "ReadMetricsFunction"}
+    used = []
+    for name, function in functions.items():
+        ref = function["Properties"]["LoggingConfig"]["LogGroup"]
+        group = groups[ref["Ref"]]
+        used.append(ref["Ref"])
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+        # Created and deleted with its function (the API's only when the API is deployed).
+        assert group.get("Condition") == function.get("Condition"), name
+        # Not Lambda's default group, which a function that already ran has created itself.
+        group_name = group["Properties"]["LogGroupName"]["Fn::Sub"]
+        assert not group_name.startswith(("/aws/", "aws/")), group_name
+        # The role may write there (the basic execution role grants CreateLogStream/PutLogEvents).
+        role = resources("AWS::IAM::Role")[function["Properties"]["Role"]["Fn::GetAtt"][0]]
+        assert any(
+            arn.endswith("/AWSLambdaBasicExecutionRole")
+            for arn in role["Properties"]["ManagedPolicyArns"]
+        ), name
+    assert sorted(used) == sorted(groups), "one log group per function"
+
+
+def test_log_retention_is_a_value_cloudwatch_logs_accepts() -> None:
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-west-2", "AWS::Logs::LogGroup")
+    accepted = schema.schema["properties"]["RetentionInDays"]["enum"]
+    parameter = sam_template()["Parameters"]["LogRetentionInDays"]
+    assert parameter["AllowedValues"] == accepted
+    assert parameter["Default"] == 30
+
+
 def test_dead_letter_alarm() -> None:
     alarm = by_name("DeadLetterAlarm")
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
@@ -293,6 +327,7 @@ def test_outputs_name_everything_a_user_needs() -> None:
         "LoadTestFunctionName",
         "DeadLetterAlarmName",
         "RuleAlarmNames",
+        "PublishMetricsLogGroupName",
     }
     names = translated()["Outputs"]["RuleAlarmNames"]["Value"]["Fn::Join"][1]
     assert names == [{"Ref": alarm} for alarm in RULE_ALARMS]
