@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,38 @@ def attributes_named(value: Any) -> Any:
     if isinstance(value, list):
         return [attributes_named(v) for v in value]
     return value
+
+
+_SUB_PLACEHOLDER = re.compile(r"\$\{([^}!][^}]*)\}")
+REGION = "us-west-2"
+
+
+def render_sub(value: Any, parameters: dict[str, Any] | None = None) -> str:
+    """An ``Fn::Sub`` rendered as CloudFormation would, with resources' values as placeholders:
+    ``${Resource}`` becomes ``<Resource>``, ``${Resource.Attribute}`` ``<Resource.Attribute>``;
+    parameters, ``AWS::Region`` (us-west-2), ``AWS::StackName`` (presso-metrics) and the
+    ``Fn::Sub`` variables (conditions decided) take their values. A name that is none of these
+    fails the test, as it would fail the deployment."""
+    params = {**parameter_defaults(), **(parameters or {})}
+    sub = deployed(value, params)["Fn::Sub"]
+    template, variables = (sub, {}) if isinstance(sub, str) else sub
+    pseudo = {"AWS::Region": REGION, "AWS::StackName": "presso-metrics"}
+    resources = translated()["Resources"]
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in variables:
+            v = variables[name]
+            return render_sub(v, params) if isinstance(v, dict) else str(v)
+        if name in params:
+            return str(params[name])
+        if name in pseudo:
+            return pseudo[name]
+        if name.split(".")[0] in resources:
+            return f"<{name}>"
+        raise KeyError(f"${{{name}}} names nothing in the template")
+
+    return _SUB_PLACEHOLDER.sub(replace, template)
 
 
 def rules_refuse(parameters: dict[str, Any] | None = None) -> list[str]:

@@ -132,6 +132,14 @@ def test_translated_template_deploys_beside_the_core_bus(aws: Emulator) -> None:
     assert attributes["VisibilityTimeout"] == "180"
     rules = aws.client("events").list_rules(EventBusName="Serverlesspresso")["Rules"]
     assert [r["Name"] for r in rules] == ["OrderMetrics-DynamoDB"]
+    (target,) = aws.client("events").list_targets_by_rule(
+        Rule="OrderMetrics-DynamoDB", EventBusName="Serverlesspresso"
+    )["Targets"]
+    dlq_arn = sqs.get_queue_attributes(
+        QueueUrl=outputs["DeadLetterQueueUrl"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    assert target["DeadLetterConfig"] == {"Arn": dlq_arn}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
     table = aws.client("dynamodb").describe_table(TableName="serverlesspresso-metrics-table")
     assert {k["AttributeName"] for k in table["Table"]["KeySchema"]} == {"PK", "SK"}
     # (moto's CloudFormation does not apply TimeToLiveSpecification; the template test checks it.)
@@ -140,3 +148,13 @@ def test_translated_template_deploys_beside_the_core_bus(aws: Emulator) -> None:
     # The API's function and its log group are left out with the API.
     assert retention == {"/presso-metrics/PublishMetrics": 30, "/presso-metrics/LoadTest": 30}
     assert outputs["PublishMetricsLogGroupName"] == "/presso-metrics/PublishMetrics"
+    # The dashboard, its names resolved to this stack's resources.
+    assert outputs["CloudWatchDashboardUrl"].endswith("#dashboards:name=presso-metrics-pipeline")
+    body = aws.client("cloudwatch").get_dashboard(DashboardName="presso-metrics-pipeline")
+    rows = [
+        row
+        for w in json.loads(body["DashboardBody"])["widgets"]
+        for row in w["properties"]["metrics"]
+    ]
+    assert {row[3] for row in rows if row[0] == "AWS/SQS"} == {"MetricsQueue", "MetricsQueue-DLQ"}
+    assert {row[3] for row in rows if row[0] == "AWS/Lambda"} == {"presso-metrics-PublishMetrics"}

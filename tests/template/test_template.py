@@ -14,7 +14,9 @@ from presso_metrics.domain.patterns import compile_pattern
 from tests.conftest import load_event, recorded_trace
 from tests.sam import (
     TEMPLATE,
+    conditions,
     deployed,
+    render_sub,
     resolve,
     resources,
     rules_refuse,
@@ -312,6 +314,94 @@ def test_dead_letter_alarm() -> None:
         "Fn::GetAtt": ["MetricsDeadLetterQueue", "QueueName"]
     }
     assert alarm["Threshold"] == 1
+
+
+def dashboard(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = render_sub(by_name("CloudWatchDashboard")["DashboardBody"], parameters)
+    return json.loads(body)  # type: ignore[no-any-return]
+
+
+def metric_rows(body: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """(namespace, metric, dimensions) of every metric of every widget (rendering options
+    dropped)."""
+    rows = []
+    for widget in body["widgets"]:
+        for row in widget["properties"]["metrics"]:
+            names = [x for x in row if not isinstance(x, dict)]
+            namespace, metric, *pairs = names
+            rows.append((namespace, metric, dict(zip(pairs[::2], pairs[1::2], strict=True))))
+    return rows
+
+
+def test_dashboard_body_is_json_and_shows_the_pipeline() -> None:
+    body = dashboard()
+    shown = {(ns, metric) for ns, metric, _ in metric_rows(body)}
+    assert shown >= {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesNotVisible"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("AWS/Lambda", "ConcurrentExecutions"),
+        ("AWS/Lambda", "Duration"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/Events", "MatchedEvents"),
+        ("AWS/Events", "FailedInvocations"),
+        ("AWS/Events", "InvocationsSentToDlq"),
+        ("AWS/Events", "InvocationsFailedToBeSentToDlq"),
+    }
+    for widget in body["widgets"]:
+        assert widget["type"] == "metric"
+        assert widget["properties"]["region"] == "us-west-2"  # the stack's region
+        assert widget["x"] >= 0 and widget["x"] + widget["width"] <= 24  # the grid is 24 wide
+
+
+def test_dashboard_shows_every_figure_the_consumer_emits() -> None:
+    from presso_metrics.entrypoints.lambda_handler import METRIC_NAMES, metrics
+
+    emitted = {
+        (ns, metric): dims
+        for ns, metric, dims in metric_rows(dashboard())
+        if ns == metrics.namespace
+    }
+    assert {metric for _, metric in emitted} == set(METRIC_NAMES.values())
+    for dims in emitted.values():
+        assert dims == {"service": metrics.service}  # Powertools' one default dimension
+
+
+def test_dashboard_metrics_are_this_stacks_resources() -> None:
+    rule_name = by_name("OrderMetricsRule")["Name"]
+    queues = {"<MetricsQueue.QueueName>", "<MetricsDeadLetterQueue.QueueName>"}
+    for parameters, rule_dimensions in [
+        ({}, {"EventBusName": "Serverlesspresso", "RuleName": rule_name}),
+        ({"EventBusName": "default"}, {"RuleName": rule_name}),  # as for the rule alarms
+    ]:
+        rows = metric_rows(dashboard(parameters))
+        for namespace, metric, dims in rows:
+            if namespace == "AWS/SQS":
+                assert set(dims) == {"QueueName"} and dims["QueueName"] in queues, metric
+            elif namespace == "AWS/Lambda":
+                assert dims == {"FunctionName": "<PublishMetricsFunction>"}, metric
+            elif namespace == "AWS/Events":
+                assert dims == rule_dimensions, metric
+            else:
+                assert namespace == "PressoMetrics", namespace
+        assert {d["QueueName"] for ns, _, d in rows if ns == "AWS/SQS"} == queues
+
+
+def test_dashboard_is_optional_and_its_url_an_output() -> None:
+    assert resources("AWS::CloudWatch::Dashboard")["CloudWatchDashboard"]["Condition"] == (
+        "WithCloudWatchDashboard"
+    )
+    assert conditions()["WithCloudWatchDashboard"]
+    assert not conditions({"CreateCloudWatchDashboard": "false"})["WithCloudWatchDashboard"]
+    outputs = translated()["Outputs"]
+    url = render_sub(outputs["CloudWatchDashboardUrl"]["Value"])
+    assert url == (
+        "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2"
+        "#dashboards:name=<CloudWatchDashboard>"
+    )
+    assert outputs["CloudWatchDashboardUrl"]["Condition"] == "WithCloudWatchDashboard"
+    assert outputs["CloudWatchDashboardName"]["Condition"] == "WithCloudWatchDashboard"
 
 
 def test_outputs_name_everything_a_user_needs() -> None:
