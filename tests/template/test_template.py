@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,17 @@ from typing import Any
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.domain.patterns import compile_pattern
 from tests.conftest import load_event, recorded_trace
-from tests.sam import TEMPLATE, resolve, resources, translated
+from tests.sam import (
+    TEMPLATE,
+    conditions,
+    deployed,
+    render_sub,
+    resolve,
+    resources,
+    rules_refuse,
+    sam_template,
+    translated,
+)
 
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 
@@ -77,13 +88,63 @@ def test_queue_redrive_and_visibility() -> None:
         assert by_name(name)["SqsManagedSseEnabled"] is True
 
 
-def test_only_the_rule_may_send_to_the_queue() -> None:
-    (statement,) = one("AWS::SQS::QueuePolicy")["PolicyDocument"]["Statement"]
-    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Action"] == "sqs:SendMessage"
-    assert statement["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["OrderMetricsRule", "Arn"]}}
-    }
+def test_only_the_rule_may_send_to_the_queue_and_its_dead_letter_queue() -> None:
+    policies = resources("AWS::SQS::QueuePolicy")
+    assert set(policies) == {"MetricsQueuePolicy", "MetricsDeadLetterQueuePolicy"}
+    for name, queue in [
+        ("MetricsQueuePolicy", "MetricsQueue"),
+        ("MetricsDeadLetterQueuePolicy", "MetricsDeadLetterQueue"),
+    ]:
+        props = policies[name]["Properties"]
+        assert props["Queues"] == [{"Ref": queue}]
+        (statement,) = props["PolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert statement["Action"] == "sqs:SendMessage"
+        assert statement["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
+        assert statement["Condition"] == {
+            "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["OrderMetricsRule", "Arn"]}}
+        }
+
+
+def test_what_the_rule_cannot_deliver_goes_to_the_dead_letter_queue() -> None:
+    (target,) = by_name("OrderMetricsRule")["Targets"]
+    # The same dead-letter queue as the consumer's rejects: one place for everything not counted.
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["MetricsDeadLetterQueue", "Arn"]}}
+    # EventBridge's maxima (AWS::Events::Rule RetryPolicy: 0-185 attempts, 60-86400 s), so
+    # nothing is dropped or dead-lettered before EventBridge's own default would.
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    # The dedup markers outlive every redelivery, this retry window included.
+    assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] < 60 * 24 * 3600
+
+
+RULE_ALARMS = {
+    "RuleFailedInvocationsAlarm": "FailedInvocations",
+    "RuleDeadLetteredAlarm": "InvocationsSentToDlq",
+    "RuleDeadLetterFailedAlarm": "InvocationsFailedToBeSentToDlq",
+}
+
+
+def test_alarms_on_the_rules_delivery() -> None:
+    rule_name = by_name("OrderMetricsRule")["Name"]
+    alarms = resources("AWS::CloudWatch::Alarm")
+    assert set(alarms) == {"DeadLetterAlarm", *RULE_ALARMS}
+    for name, metric in RULE_ALARMS.items():
+        props = alarms[name]["Properties"]
+        assert (props["Namespace"], props["MetricName"]) == ("AWS/Events", metric)
+        assert props["Statistic"] == "Sum" and props["Threshold"] == 1
+        assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        # AWS sends these metrics only when they are not zero.
+        assert props["TreatMissingData"] == "notBreaching"
+        # On a custom bus the rule's metrics carry EventBusName and RuleName ...
+        assert deployed(props["Dimensions"]) == [
+            {"Name": "EventBusName", "Value": "Serverlesspresso"},
+            {"Name": "RuleName", "Value": rule_name},
+        ]
+        # ... on the default bus, RuleName alone.
+        assert deployed(props["Dimensions"], {"EventBusName": "default"}) == [
+            {"Name": "RuleName", "Value": rule_name}
+        ]
 
 
 def test_table() -> None:
@@ -91,11 +152,27 @@ def test_table() -> None:
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert table["SSESpecification"] == {"SSEEnabled": True}
     assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {
         "PK": "HASH",
         "SK": "RANGE",
     }
+
+
+KEY = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_table_uses_the_free_aws_owned_key_unless_a_key_is_given() -> None:
+    sse = by_name("MetricsTable")["SSESpecification"]
+    # SSEEnabled true without a key would be the AWS managed key, which KMS bills.
+    assert deployed(sse) == {"SSEEnabled": False}
+    assert deployed(sse, {"TableKmsKeyArn": KEY}) == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": KEY,
+    }
+    pattern = re.compile(sam_template()["Parameters"]["TableKmsKeyArn"]["AllowedPattern"])
+    assert pattern.fullmatch("") and pattern.fullmatch(KEY)
+    assert not pattern.fullmatch("alias/aws/dynamodb")
 
 
 def test_consumer_reports_batch_item_failures_with_a_maximum_concurrency() -> None:
@@ -107,6 +184,28 @@ def test_consumer_reports_batch_item_failures_with_a_maximum_concurrency() -> No
     function = by_name("PublishMetricsFunction")
     assert function["Handler"] == "presso_metrics.entrypoints.lambda_handler.handler"
     assert function["Runtime"] >= "python3.12" and function["Architectures"] == ["arm64"]
+
+
+def test_rules_refuse_a_large_batch_without_a_batching_window() -> None:
+    def refused(batch_size: int, window: int) -> list[str]:
+        return rules_refuse({"BatchSize": batch_size, "MaximumBatchingWindowInSeconds": window})
+
+    (reason,) = refused(100, 0)
+    assert "BatchSize over 10" in reason and "at least 1" in reason
+    assert refused(11, 0) == [reason]
+    assert refused(10_000, 0) == [reason]
+    assert refused(100, 5) == []
+    assert refused(11, 1) == []
+    assert refused(10, 0) == []
+    assert refused(1, 0) == []
+    assert rules_refuse() == []  # the defaults deploy
+
+
+def test_batch_parameters_bound_what_lambda_accepts() -> None:
+    params = sam_template()["Parameters"]
+    assert (params["BatchSize"]["MinValue"], params["BatchSize"]["MaxValue"]) == (1, 10_000)
+    window = params["MaximumBatchingWindowInSeconds"]
+    assert (window["MinValue"], window["MaxValue"]) == (0, 300)
 
 
 def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
@@ -153,13 +252,156 @@ def test_least_privilege() -> None:
     }
 
 
+TRANSACTIONS_ONLY = {
+    "ForAnyValue:StringEquals": {"dynamodb:EnclosingOperation": ["TransactWriteItems"]}
+}
+
+
+def test_consumer_writes_the_table_only_inside_transactions() -> None:
+    consumer = statements(resources("AWS::IAM::Role")["PublishMetricsFunctionRole"])
+    table = {"Fn::GetAtt": ["MetricsTable", "Arn"]}
+    on_table = [s for s in consumer if s["Resource"] == table]
+    writes = [s for s in on_table if {"dynamodb:PutItem", "dynamodb:UpdateItem"} & set(actions(s))]
+    # Every statement that grants a write carries the condition (no unconditional copy elsewhere).
+    assert writes and all(s.get("Condition") == TRANSACTIONS_ONLY for s in writes), writes
+    assert sorted(a for s in writes for a in actions(s)) == [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ]
+    # Query (the dimension registry) is the one thing it may do outside a transaction.
+    unconditional = [a for s in on_table if "Condition" not in s for a in actions(s)]
+    assert unconditional == ["dynamodb:Query"]
+
+
+def test_every_function_logs_to_a_log_group_of_the_stack_with_a_retention() -> None:
+    functions = resources("AWS::Lambda::Function")
+    groups = resources("AWS::Logs::LogGroup")
+    assert set(functions) == {"PublishMetricsFunction", "LoadTestFunction", "ReadMetricsFunction"}
+    used = []
+    for name, function in functions.items():
+        ref = function["Properties"]["LoggingConfig"]["LogGroup"]
+        group = groups[ref["Ref"]]
+        used.append(ref["Ref"])
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+        # Created and deleted with its function (the API's only when the API is deployed).
+        assert group.get("Condition") == function.get("Condition"), name
+        # Not Lambda's default group, which a function that already ran has created itself.
+        group_name = group["Properties"]["LogGroupName"]["Fn::Sub"]
+        assert not group_name.startswith(("/aws/", "aws/")), group_name
+        # The role may write there (the basic execution role grants CreateLogStream/PutLogEvents).
+        role = resources("AWS::IAM::Role")[function["Properties"]["Role"]["Fn::GetAtt"][0]]
+        assert any(
+            arn.endswith("/AWSLambdaBasicExecutionRole")
+            for arn in role["Properties"]["ManagedPolicyArns"]
+        ), name
+    assert sorted(used) == sorted(groups), "one log group per function"
+
+
+def test_log_retention_is_a_value_cloudwatch_logs_accepts() -> None:
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-west-2", "AWS::Logs::LogGroup")
+    accepted = schema.schema["properties"]["RetentionInDays"]["enum"]
+    parameter = sam_template()["Parameters"]["LogRetentionInDays"]
+    assert parameter["AllowedValues"] == accepted
+    assert parameter["Default"] == 30
+
+
 def test_dead_letter_alarm() -> None:
-    alarm = one("AWS::CloudWatch::Alarm")
+    alarm = by_name("DeadLetterAlarm")
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarm["Dimensions"][0]["Value"] == {
         "Fn::GetAtt": ["MetricsDeadLetterQueue", "QueueName"]
     }
     assert alarm["Threshold"] == 1
+
+
+def dashboard(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = render_sub(by_name("CloudWatchDashboard")["DashboardBody"], parameters)
+    return json.loads(body)  # type: ignore[no-any-return]
+
+
+def metric_rows(body: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """(namespace, metric, dimensions) of every metric of every widget (rendering options
+    dropped)."""
+    rows = []
+    for widget in body["widgets"]:
+        for row in widget["properties"]["metrics"]:
+            names = [x for x in row if not isinstance(x, dict)]
+            namespace, metric, *pairs = names
+            rows.append((namespace, metric, dict(zip(pairs[::2], pairs[1::2], strict=True))))
+    return rows
+
+
+def test_dashboard_body_is_json_and_shows_the_pipeline() -> None:
+    body = dashboard()
+    shown = {(ns, metric) for ns, metric, _ in metric_rows(body)}
+    assert shown >= {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesNotVisible"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("AWS/Lambda", "ConcurrentExecutions"),
+        ("AWS/Lambda", "Duration"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/Events", "MatchedEvents"),
+        ("AWS/Events", "FailedInvocations"),
+        ("AWS/Events", "InvocationsSentToDlq"),
+        ("AWS/Events", "InvocationsFailedToBeSentToDlq"),
+    }
+    for widget in body["widgets"]:
+        assert widget["type"] == "metric"
+        assert widget["properties"]["region"] == "us-west-2"  # the stack's region
+        assert widget["x"] >= 0 and widget["x"] + widget["width"] <= 24  # the grid is 24 wide
+
+
+def test_dashboard_shows_every_figure_the_consumer_emits() -> None:
+    from presso_metrics.entrypoints.lambda_handler import METRIC_NAMES, metrics
+
+    emitted = {
+        (ns, metric): dims
+        for ns, metric, dims in metric_rows(dashboard())
+        if ns == metrics.namespace
+    }
+    assert {metric for _, metric in emitted} == set(METRIC_NAMES.values())
+    for dims in emitted.values():
+        assert dims == {"service": metrics.service}  # Powertools' one default dimension
+
+
+def test_dashboard_metrics_are_this_stacks_resources() -> None:
+    rule_name = by_name("OrderMetricsRule")["Name"]
+    queues = {"<MetricsQueue.QueueName>", "<MetricsDeadLetterQueue.QueueName>"}
+    for parameters, rule_dimensions in [
+        ({}, {"EventBusName": "Serverlesspresso", "RuleName": rule_name}),
+        ({"EventBusName": "default"}, {"RuleName": rule_name}),  # as for the rule alarms
+    ]:
+        rows = metric_rows(dashboard(parameters))
+        for namespace, metric, dims in rows:
+            if namespace == "AWS/SQS":
+                assert set(dims) == {"QueueName"} and dims["QueueName"] in queues, metric
+            elif namespace == "AWS/Lambda":
+                assert dims == {"FunctionName": "<PublishMetricsFunction>"}, metric
+            elif namespace == "AWS/Events":
+                assert dims == rule_dimensions, metric
+            else:
+                assert namespace == "PressoMetrics", namespace
+        assert {d["QueueName"] for ns, _, d in rows if ns == "AWS/SQS"} == queues
+
+
+def test_dashboard_is_optional_and_its_url_an_output() -> None:
+    assert resources("AWS::CloudWatch::Dashboard")["CloudWatchDashboard"]["Condition"] == (
+        "WithCloudWatchDashboard"
+    )
+    assert conditions()["WithCloudWatchDashboard"]
+    assert not conditions({"CreateCloudWatchDashboard": "false"})["WithCloudWatchDashboard"]
+    outputs = translated()["Outputs"]
+    url = render_sub(outputs["CloudWatchDashboardUrl"]["Value"])
+    assert url == (
+        "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2"
+        "#dashboards:name=<CloudWatchDashboard>"
+    )
+    assert outputs["CloudWatchDashboardUrl"]["Condition"] == "WithCloudWatchDashboard"
+    assert outputs["CloudWatchDashboardName"]["Condition"] == "WithCloudWatchDashboard"
 
 
 def test_outputs_name_everything_a_user_needs() -> None:
@@ -173,7 +415,12 @@ def test_outputs_name_everything_a_user_needs() -> None:
         "TableName",
         "PublishMetricsFunctionName",
         "LoadTestFunctionName",
+        "DeadLetterAlarmName",
+        "RuleAlarmNames",
+        "PublishMetricsLogGroupName",
     }
+    names = translated()["Outputs"]["RuleAlarmNames"]["Value"]["Fn::Join"][1]
+    assert names == [{"Ref": alarm} for alarm in RULE_ALARMS]
 
 
 def test_lambda_requirements_match_the_project_pins() -> None:

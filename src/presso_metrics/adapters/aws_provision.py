@@ -2,8 +2,9 @@
 against an emulator (or an account without SAM). Idempotent: what exists is brought in line.
 
 The properties match template.yaml (the tests compare them): a rule on the bus routing the
-metrics' events to the queue, the queue with its dead-letter queue and redrive policy, a queue
-policy that lets only that rule send, and the table (PK/SK, on-demand, TTL on ``expires_at``).
+metrics' events to the queue (with the dead-letter queue and retry policy of its target), the
+queue with its dead-letter queue and redrive policy, queue policies that let only that rule send
+to either, and the table (PK/SK, on-demand, TTL on ``expires_at``, the AWS owned key).
 """
 
 from __future__ import annotations
@@ -20,9 +21,18 @@ FUNCTION_TIMEOUT = 30  # seconds, the consumer function's timeout in template.ya
 QUEUE_VISIBILITY_TIMEOUT = 6 * FUNCTION_TIMEOUT  # AWS's advice for Lambda event sources
 RETENTION = 14 * 24 * 3600  # SQS's maximum, and the markers' lifetime
 TTL_ATTRIBUTE = "expires_at"
+# EventBridge's maxima for a target: retry for 24 hours, up to 185 times, then dead-letter.
+RULE_RETRY_POLICY = {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+QUEUE_POLICY_SID = "OnlyTheMetricsRule"
+DEAD_LETTER_QUEUE_POLICY_SID = "OnlyTheMetricsRuleDeadLetters"
 
 
-def table_definition(name: str) -> dict[str, Any]:
+def table_definition(name: str, kms_key_arn: str | None = None) -> dict[str, Any]:
+    """``create_table`` arguments. Encrypted at rest with the AWS owned key (free) unless a
+    customer managed KMS key is given (template.yaml's TableKmsKeyArn)."""
+    sse: dict[str, Any] = {"Enabled": False}
+    if kms_key_arn:
+        sse = {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_key_arn}
     return {
         "TableName": name,
         "AttributeDefinitions": [
@@ -34,17 +44,28 @@ def table_definition(name: str) -> dict[str, Any]:
             {"AttributeName": "SK", "KeyType": "RANGE"},
         ],
         "BillingMode": "PAY_PER_REQUEST",
-        "SSESpecification": {"Enabled": True},
+        "SSESpecification": sse,
     }
 
 
-def queue_policy(queue_arn: str, rule_arn: str) -> str:
+def rule_target(queue_arn: str, dead_letter_queue_arn: str) -> dict[str, Any]:
+    """The rule's one target: the queue, with what EventBridge cannot deliver dead-lettered."""
+    return {
+        "Id": "MetricsQueue",
+        "Arn": queue_arn,
+        "DeadLetterConfig": {"Arn": dead_letter_queue_arn},
+        "RetryPolicy": dict(RULE_RETRY_POLICY),
+    }
+
+
+def queue_policy(queue_arn: str, rule_arn: str, sid: str = QUEUE_POLICY_SID) -> str:
+    """Lets only the rule send to the queue (the target, or its dead-letter queue)."""
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
-                    "Sid": "OnlyTheMetricsRule",
+                    "Sid": sid,
                     "Effect": "Allow",
                     "Principal": {"Service": "events.amazonaws.com"},
                     "Action": "sqs:SendMessage",
@@ -92,10 +113,16 @@ def provision_aws(
         clients.events.put_targets(
             Rule=names.rule,
             EventBusName=names.bus,
-            Targets=[{"Id": "MetricsQueue", "Arn": queue_arn}],
+            Targets=[rule_target(queue_arn, dlq_arn)],
         )
         clients.sqs.set_queue_attributes(
             QueueUrl=queue_url, Attributes={"Policy": queue_policy(queue_arn, rule_arn)}
+        )
+        clients.sqs.set_queue_attributes(
+            QueueUrl=dlq_url,
+            Attributes={
+                "Policy": queue_policy(dlq_arn, rule_arn, sid=DEAD_LETTER_QUEUE_POLICY_SID)
+            },
         )
         table_arn = _table(clients.dynamodb, names.table)
     finally:
@@ -104,7 +131,14 @@ def provision_aws(
         "backend": "aws",
         "region": clients.region,
         "bus": {"name": names.bus, "arn": bus_arn},
-        "rule": {"name": names.rule, "arn": rule_arn, "pattern": pattern, "target": queue_arn},
+        "rule": {
+            "name": names.rule,
+            "arn": rule_arn,
+            "pattern": pattern,
+            "target": queue_arn,
+            "dead_letter_queue": dlq_arn,
+            "retry_policy": dict(RULE_RETRY_POLICY),
+        },
         "queue": {
             "name": names.queue,
             "url": queue_url,
