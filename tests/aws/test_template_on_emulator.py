@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from presso_metrics import bootstrap
 from presso_metrics.adapters.aws_provision import (
     DEAD_LETTER_QUEUE_POLICY_SID,
     QUEUE_VISIBILITY_TIMEOUT,
     RETENTION,
     TTL_ATTRIBUTE,
-    provision_aws,
     queue_policy,
     rule_target,
     table_definition,
@@ -64,7 +64,7 @@ def test_init_aws_builds_what_the_template_declares(metrics: MetricSet) -> None:
 def test_init_aws_dead_letters_what_the_rule_cannot_deliver(
     aws: Emulator, metrics: MetricSet
 ) -> None:
-    described = provision_aws(Settings(), metrics)
+    described = bootstrap.provision_stack(Settings(aws=True), metrics)
     events, sqs = aws.client("events"), aws.client("sqs")
     (target,) = events.list_targets_by_rule(
         Rule="OrderMetrics-DynamoDB", EventBusName="Serverlesspresso"

@@ -356,14 +356,15 @@ def test_dashboard_body_is_json_and_shows_the_pipeline() -> None:
 
 
 def test_dashboard_shows_every_figure_the_consumer_emits() -> None:
-    from presso_metrics.entrypoints.lambda_handler import METRIC_NAMES, metrics
+    from presso_metrics.entrypoints.lambda_handler import metrics
+    from presso_metrics.service import CLOUDWATCH_NAMES
 
     emitted = {
         (ns, metric): dims
         for ns, metric, dims in metric_rows(dashboard())
         if ns == metrics.namespace
     }
-    assert {metric for _, metric in emitted} == set(METRIC_NAMES.values())
+    assert {metric for _, metric in emitted} == set(CLOUDWATCH_NAMES.values())
     for dims in emitted.values():
         assert dims == {"service": metrics.service}  # Powertools' one default dimension
 
