@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from presso_metrics.domain.wildcards import parse_wildcard
 from presso_metrics.exceptions import PatternError
 
 Value = Any  # a JSON scalar: str, int, float, bool or None
@@ -353,40 +353,8 @@ def _equals_ignore_case(arg: Any, where: str) -> ValueTest:
 
 
 def _wildcard(arg: Any, where: str) -> ValueTest:
-    regex = wildcard_regex(_string_arg(arg, where, "wildcard"), where)
-    return lambda v: isinstance(v, str) and regex.fullmatch(v) is not None
-
-
-def wildcard_regex(text: str, where: str) -> re.Pattern[str]:
-    """Compile an EventBridge wildcard: ``*`` is any run of characters; ``\\*`` and ``\\\\``
-    are a literal asterisk and backslash; consecutive wildcards are not allowed."""
-    parts: list[str] = []
-    i = 0
-    previous_star = False
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            nxt = text[i + 1] if i + 1 < len(text) else ""
-            if nxt not in ("*", "\\"):
-                raise PatternError(
-                    where,
-                    "in a wildcard a backslash may only escape '*' or '\\' "
-                    f"(found {'end of text' if not nxt else repr(nxt)} after it)",
-                )
-            parts.append(re.escape(nxt))
-            i += 2
-            previous_star = False
-            continue
-        if ch == "*":
-            if previous_star:
-                raise PatternError(where, "consecutive wildcard characters are not allowed")
-            parts.append(".*")
-            previous_star = True
-        else:
-            parts.append(re.escape(ch))
-            previous_star = False
-        i += 1
-    return re.compile("".join(parts), re.DOTALL)
+    pattern = parse_wildcard(_string_arg(arg, where, "wildcard"), where)
+    return lambda v: isinstance(v, str) and pattern.matches(v)
 
 
 def _anything_but(arg: Any, where: str) -> ValueTest:
@@ -410,8 +378,10 @@ def _anything_but(arg: Any, where: str) -> ValueTest:
             words = {_fold(w) for w in _string_list(inner, inner_where, op)}
             excluded = lambda v: _fold(v) in words  # noqa: E731
         elif op == "wildcard":
-            regexes = [wildcard_regex(w, inner_where) for w in _string_list(inner, inner_where, op)]
-            excluded = lambda v: any(r.fullmatch(v) for r in regexes)  # noqa: E731
+            patterns = [
+                parse_wildcard(w, inner_where) for w in _string_list(inner, inner_where, op)
+            ]
+            excluded = lambda v: any(p.matches(v) for p in patterns)  # noqa: E731
         else:
             raise PatternError(
                 inner_where,
