@@ -33,6 +33,7 @@ ValueTest = Callable[[Value], bool]
 ObjectTest = Callable[[Mapping[str, Any]], bool]
 
 _MISSING = object()
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 NUMERIC_LIMIT = 5.0e9  # EventBridge's numeric matching range: -5.0e9 to +5.0e9 inclusive
 OPERATORS = (
     "prefix",
@@ -47,6 +48,25 @@ OPERATORS = (
 
 
 CACHE_LIMIT = 4096
+
+
+def route_key(event: Mapping[str, Any], keys: Sequence[str]) -> tuple[Any, ...] | None:
+    """A cache key for the values of ``keys`` in ``event``, or None if one is unhashable.
+
+    Each value is keyed with its type, so values that Python holds equal but JSON does not
+    (``true``, ``1`` and ``1.0``; ``false`` and ``0``) never share an entry, and an absent field
+    differs from ``null``.
+    """
+    key = []
+    for k in keys:
+        v = event.get(k, _MISSING)
+        if type(v) not in _SCALARS:
+            try:
+                hash(v)
+            except TypeError:  # an array or an object
+                return None
+        key.append((type(v), v))
+    return tuple(key)
 
 
 @dataclass(frozen=True)
@@ -66,17 +86,16 @@ class EventPattern:
         keys = self.top_level_keys
         if keys is None:
             return self._test(event)
-        values = tuple([event.get(k, _MISSING) for k in keys])
-        try:
-            return self._cache[values]
-        except KeyError:
-            result = self._test(event)
+        key = route_key(event, keys)
+        if key is None:
+            return self._test(event)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._test(event)
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
-            self._cache[values] = result
-            return result
-        except TypeError:  # an unhashable value (an array): no cache for this event
-            return self._test(event)
+            self._cache[key] = cached
+        return cached
 
 
 def compile_pattern(pattern: Any) -> EventPattern:
