@@ -1,0 +1,231 @@
+"""The value matchers of an event pattern: what one entry of a field's array asks of one value.
+
+An entry is a literal (string, number, boolean, null) or a one-key object: ``prefix``, ``suffix``
+(each optionally ``{"equals-ignore-case": ...}``), ``equals-ignore-case``, ``wildcard``,
+``anything-but``, ``numeric``, ``cidr`` (``exists`` is about the field, not a value, and lives in
+``patterns``). Each builder validates its argument, raising :class:`PatternError` with the path
+and the fix, and returns a test of one leaf value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from presso_metrics.domain.pattern_values import Value, ValueTest, is_number, json_type, show
+from presso_metrics.domain.wildcards import parse_wildcard
+from presso_metrics.exceptions import PatternError
+
+NUMERIC_LIMIT = 5.0e9  # EventBridge's numeric matching range: -5.0e9 to +5.0e9 inclusive
+OPERATORS = (
+    "prefix",
+    "suffix",
+    "equals-ignore-case",
+    "wildcard",
+    "anything-but",
+    "numeric",
+    "exists",
+    "cidr",
+)
+
+
+def check_literal(item: Any, where: str) -> None:
+    if isinstance(item, float) and not math.isfinite(item):
+        raise PatternError(where, "numbers must be finite")
+    if item is not None and not isinstance(item, str | int | float | bool):
+        raise PatternError(where, f"unsupported value of type {type(item).__name__}")
+
+
+def literal(expected: Value) -> ValueTest:
+    if expected is None:
+        return lambda v: v is None
+    if isinstance(expected, bool):
+        return lambda v: isinstance(v, bool) and v is expected
+    if is_number(expected):
+        return lambda v: is_number(v) and v == expected
+    return lambda v: isinstance(v, str) and v == expected
+
+
+def operator(op: str, arg: Any, where: str) -> ValueTest:
+    builders: dict[str, Callable[[Any, str], ValueTest]] = {
+        "prefix": _prefix,
+        "suffix": _suffix,
+        "equals-ignore-case": _equals_ignore_case,
+        "wildcard": _wildcard,
+        "anything-but": _anything_but,
+        "numeric": _numeric,
+        "cidr": _cidr,
+    }
+    builder = builders.get(op)
+    if builder is None:
+        raise PatternError(
+            where, f"unknown matcher '{op}'; the matchers are: " + ", ".join(OPERATORS)
+        )
+    return builder(arg, f"{where}.{op}")
+
+
+def _string_arg(arg: Any, where: str, what: str) -> str:
+    if not isinstance(arg, str):
+        raise PatternError(where, f"{what} takes a string, not {json_type(arg)}")
+    return arg
+
+
+def _ignore_case_arg(arg: Any, where: str, what: str) -> tuple[str, bool]:
+    """``"abc"`` or ``{"equals-ignore-case": "abc"}`` (for prefix and suffix)."""
+    if isinstance(arg, Mapping):
+        if set(arg) != {"equals-ignore-case"}:
+            raise PatternError(
+                where, f'{what} takes a string or {{"equals-ignore-case": "<string>"}}'
+            )
+        return _string_arg(arg["equals-ignore-case"], where, what), True
+    return _string_arg(arg, where, what), False
+
+
+def _fold(s: str) -> str:
+    return s.casefold()
+
+
+def _prefix(arg: Any, where: str) -> ValueTest:
+    text, ignore_case = _ignore_case_arg(arg, where, "prefix")
+    if ignore_case:
+        folded = _fold(text)
+        return lambda v: isinstance(v, str) and _fold(v).startswith(folded)
+    return lambda v: isinstance(v, str) and v.startswith(text)
+
+
+def _suffix(arg: Any, where: str) -> ValueTest:
+    text, ignore_case = _ignore_case_arg(arg, where, "suffix")
+    if ignore_case:
+        folded = _fold(text)
+        return lambda v: isinstance(v, str) and _fold(v).endswith(folded)
+    return lambda v: isinstance(v, str) and v.endswith(text)
+
+
+def _equals_ignore_case(arg: Any, where: str) -> ValueTest:
+    folded = _fold(_string_arg(arg, where, "equals-ignore-case"))
+    return lambda v: isinstance(v, str) and _fold(v) == folded
+
+
+def _wildcard(arg: Any, where: str) -> ValueTest:
+    pattern = parse_wildcard(_string_arg(arg, where, "wildcard"), where)
+    return lambda v: isinstance(v, str) and pattern.matches(v)
+
+
+def _anything_but(arg: Any, where: str) -> ValueTest:
+    excluded: ValueTest
+    if isinstance(arg, Mapping):
+        if len(arg) != 1:
+            raise PatternError(
+                where,
+                "anything-but takes a value, a list, or one of "
+                "prefix, suffix, equals-ignore-case, wildcard",
+            )
+        ((op, inner),) = arg.items()
+        inner_where = f"{where}.{op}"
+        if op == "prefix":
+            p = _string_arg(inner, inner_where, "anything-but prefix")
+            excluded = lambda v: v.startswith(p)  # noqa: E731
+        elif op == "suffix":
+            s = _string_arg(inner, inner_where, "anything-but suffix")
+            excluded = lambda v: v.endswith(s)  # noqa: E731
+        elif op == "equals-ignore-case":
+            words = {_fold(w) for w in _string_list(inner, inner_where, op)}
+            excluded = lambda v: _fold(v) in words  # noqa: E731
+        elif op == "wildcard":
+            patterns = [
+                parse_wildcard(w, inner_where) for w in _string_list(inner, inner_where, op)
+            ]
+            excluded = lambda v: any(p.matches(v) for p in patterns)  # noqa: E731
+        else:
+            raise PatternError(
+                inner_where,
+                f"anything-but cannot hold '{op}'; "
+                "use prefix, suffix, equals-ignore-case or wildcard",
+            )
+        return lambda v: isinstance(v, str) and not excluded(v)
+    values = arg if isinstance(arg, list) else [arg]
+    if not values:
+        raise PatternError(where, "anything-but needs at least one value")
+    if all(isinstance(v, str) for v in values):
+        strings = set(values)
+        return lambda v: isinstance(v, str) and v not in strings
+    if all(is_number(v) for v in values):
+        numbers = [float(v) for v in values]
+        return lambda v: is_number(v) and float(v) not in numbers
+    raise PatternError(
+        where, "anything-but takes a string, a number, or a list of only strings or only numbers"
+    )
+
+
+def _string_list(arg: Any, where: str, what: str) -> list[str]:
+    values = arg if isinstance(arg, list) else [arg]
+    if not values or not all(isinstance(v, str) for v in values):
+        raise PatternError(where, f"{what} takes a string or a non-empty list of strings")
+    return values
+
+
+_LOWER = {">": False, ">=": True}
+_UPPER = {"<": False, "<=": True}
+
+
+def _numeric(arg: Any, where: str) -> ValueTest:
+    if not isinstance(arg, list) or len(arg) not in (2, 4):
+        raise PatternError(where, 'numeric takes [op, number] or [">"|">=", low, "<"|"<=", high]')
+    pairs = [(arg[i], arg[i + 1]) for i in range(0, len(arg), 2)]
+    low: tuple[float, bool] | None = None
+    high: tuple[float, bool] | None = None
+    equal: float | None = None
+    for op, number in pairs:
+        if not is_number(number) or not math.isfinite(number):
+            raise PatternError(where, f"numeric bounds must be numbers, not {show(number)}")
+        if not -NUMERIC_LIMIT <= number <= NUMERIC_LIMIT:
+            raise PatternError(where, f"numeric bounds must lie within ±{NUMERIC_LIMIT:.1e}")
+        if op == "=":
+            if len(pairs) != 1:
+                raise PatternError(where, '"=" cannot be combined with another comparison')
+            equal = float(number)
+        elif op in _LOWER:
+            if low is not None:
+                raise PatternError(where, "numeric has two lower bounds")
+            low = (float(number), _LOWER[op])
+        elif op in _UPPER:
+            if high is not None:
+                raise PatternError(where, "numeric has two upper bounds")
+            high = (float(number), _UPPER[op])
+        else:
+            raise PatternError(where, f"unknown comparison {show(op)}; use =, <, <=, > or >=")
+    if low is not None and high is not None and low[0] >= high[0]:
+        raise PatternError(where, "the lower bound must be below the upper bound")
+
+    def test(v: Any) -> bool:
+        if not is_number(v):
+            return False
+        x = float(v)
+        if equal is not None:
+            return x == equal
+        if low is not None and not (x >= low[0] if low[1] else x > low[0]):
+            return False
+        return high is None or (x <= high[0] if high[1] else x < high[0])
+
+    return test
+
+
+def _cidr(arg: Any, where: str) -> ValueTest:
+    text = _string_arg(arg, where, "cidr")
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError as e:
+        raise PatternError(where, f"not a CIDR block ({e}); write it like 10.0.0.0/24") from None
+
+    def test(v: Any) -> bool:
+        if not isinstance(v, str):
+            return False
+        try:
+            address = ipaddress.ip_address(v)
+        except ValueError:
+            return False
+        return address.version == network.version and address in network
+
+    return test

@@ -1,0 +1,40 @@
+"""JSON values as event patterns see them: which are numbers (``true`` and ``false`` never are),
+and how to name them in errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Value = Any  # a JSON scalar: str, int, float, bool or None
+ValueTest = Callable[[Value], bool]
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def json_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, str):
+        return "a string"
+    if is_number(v):
+        return "a number"
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, Mapping):
+        return "an object"
+    return type(v).__name__
+
+
+def show(v: Any) -> str:
+    if isinstance(v, str):
+        return f'"{v}"'
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
