@@ -4,7 +4,9 @@ An entry is a literal (string, number, boolean, null) or a one-key object: ``pre
 (each optionally ``{"equals-ignore-case": ...}``), ``equals-ignore-case``, ``wildcard``,
 ``anything-but``, ``numeric``, ``cidr`` (``exists`` is about the field, not a value, and lives in
 ``patterns``). Each builder validates its argument, raising :class:`PatternError` with the path
-and the fix, and returns a test of one leaf value.
+and the fix, and returns a test of one leaf value. Types never mix: only strings match ``prefix``
+or ``5``'s string ``"5"``; but ``anything-but`` matches every value it does not exclude, whatever
+its type (event-ruler compares the value's JSON text, quotes included, against the excluded ones).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ OPERATORS = (
     "exists",
     "cidr",
 )
+_ANYTHING_BUT_FORMS = "prefix, suffix, equals-ignore-case or wildcard"
 
 
 def check_literal(item: Any, where: str) -> None:
@@ -114,49 +117,55 @@ def _wildcard(arg: Any, where: str) -> ValueTest:
 
 
 def _anything_but(arg: Any, where: str) -> ValueTest:
-    excluded: ValueTest
     if isinstance(arg, Mapping):
-        if len(arg) != 1:
-            raise PatternError(
-                where,
-                "anything-but takes a value, a list, or one of "
-                "prefix, suffix, equals-ignore-case, wildcard",
-            )
-        ((op, inner),) = arg.items()
-        inner_where = f"{where}.{op}"
-        if op == "prefix":
-            p = _string_arg(inner, inner_where, "anything-but prefix")
-            excluded = lambda v: v.startswith(p)  # noqa: E731
-        elif op == "suffix":
-            s = _string_arg(inner, inner_where, "anything-but suffix")
-            excluded = lambda v: v.endswith(s)  # noqa: E731
-        elif op == "equals-ignore-case":
-            words = {_fold(w) for w in _string_list(inner, inner_where, op)}
-            excluded = lambda v: _fold(v) in words  # noqa: E731
-        elif op == "wildcard":
-            patterns = [
-                parse_wildcard(w, inner_where) for w in _string_list(inner, inner_where, op)
-            ]
-            excluded = lambda v: any(p.matches(v) for p in patterns)  # noqa: E731
-        else:
-            raise PatternError(
-                inner_where,
-                f"anything-but cannot hold '{op}'; "
-                "use prefix, suffix, equals-ignore-case or wildcard",
-            )
-        return lambda v: isinstance(v, str) and not excluded(v)
+        excluded = _excluded_strings(arg, where)
+        return lambda v: not (isinstance(v, str) and excluded(v))
     values = arg if isinstance(arg, list) else [arg]
     if not values:
         raise PatternError(where, "anything-but needs at least one value")
     if all(isinstance(v, str) for v in values):
-        strings = set(values)
-        return lambda v: isinstance(v, str) and v not in strings
+        strings = frozenset(values)
+        return lambda v: not (isinstance(v, str) and v in strings)
     if all(is_number(v) for v in values):
-        numbers = [float(v) for v in values]
-        return lambda v: is_number(v) and float(v) not in numbers
+        numbers = frozenset(float(v) for v in values)
+        return lambda v: not (is_number(v) and float(v) in numbers)
     raise PatternError(
         where, "anything-but takes a string, a number, or a list of only strings or only numbers"
     )
+
+
+def _excluded_strings(arg: Mapping[str, Any], where: str) -> Callable[[str], bool]:
+    """The strings ``{"anything-but": {<form>: ...}}`` excludes."""
+    if len(arg) != 1:
+        raise PatternError(
+            where,
+            f"anything-but takes a value, a list, or one of {_ANYTHING_BUT_FORMS}",
+        )
+    ((form, inner),) = arg.items()
+    inner_where = f"{where}.{form}"
+    if form not in ("prefix", "suffix", "equals-ignore-case", "wildcard"):
+        raise PatternError(
+            inner_where, f"anything-but cannot hold '{form}'; use {_ANYTHING_BUT_FORMS}"
+        )
+    texts = _string_list(inner, inner_where, f"anything-but {form}")
+    if form in ("prefix", "suffix") and "" in texts:
+        raise PatternError(
+            inner_where,
+            f"an empty anything-but {form} would exclude every string (EventBridge refuses it: "
+            f'"Null prefix/suffix not allowed"); give the {form} to exclude, or use '
+            '[{"exists": true}] to match any value',
+        )
+    if form == "prefix":
+        prefixes = tuple(texts)
+        return lambda v: v.startswith(prefixes)
+    if form == "suffix":
+        suffixes = tuple(texts)
+        return lambda v: v.endswith(suffixes)
+    if form == "equals-ignore-case":
+        words = {_fold(t) for t in texts}
+        return lambda v: _fold(v) in words
+    patterns = [parse_wildcard(t, inner_where) for t in texts]
+    return lambda v: any(p.matches(v) for p in patterns)
 
 
 def _string_list(arg: Any, where: str, what: str) -> list[str]:
