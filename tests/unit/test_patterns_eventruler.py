@@ -79,3 +79,78 @@ class TestAnythingBut:
         """JsonRuleCompiler: "Null prefix/suffix not allowed"."""
         error = refused([{"anything-but": {form: empty}}], f"empty anything-but {form}")
         assert error.path == f"a[0].anything-but.{form}"
+
+
+class TestEqualsIgnoreCase:
+    """input/EqualsIgnoreCaseParser.java: each pattern character becomes the choice of its
+    Locale.ROOT lower case and upper case; the event's value is compared as it stands."""
+
+    def test_ascii(self) -> None:
+        """ByteMachineTest.testEqualsIgnoreCasePattern."""
+        m = matcher([{"equals-ignore-case": "jAVa"}])
+        assert [m(v) for v in ("java", "JAVA", "Java", "jAvA", "JaVa")] == [True] * 5
+        assert [m(v) for v in ("JAV", "ava", "JAVAx", "xjava")] == [False] * 4
+
+    def test_characters_whose_cases_differ_in_length(self) -> None:
+        """ByteMachineTest.testEqualsIgnoreCaseLowerCaseCharacterWithDifferentByteLength... and
+        testEqualsIgnoreCaseManyCharactersWithDifferentByteLengthForLowerCaseAndUpperCase."""
+        assert matcher([{"equals-ignore-case": "12ⱥ34"}])("12Ⱥ34")
+        m = matcher([{"equals-ignore-case": "\u03b0\u0240\u0250\u0390\u03b0\u1fc6K"}])
+        upsilon, iota, eta = "\u03a5\u0308\u0301", "\u0399\u0308\u0301", "\u0397\u0342"
+        matching = [
+            f"{upsilon}\u0240\u2c6f\u0390{upsilon}{eta}k",
+            f"\u03b0\u2c7f\u0250{iota}\u03b0\u1fc6K",
+            f"{upsilon}\u2c7f\u2c6f{iota}{upsilon}\u1fc6k",
+            f"\u03b0\u0240\u0250\u0390\u03b0{eta}K",
+        ]
+        assert [m(v) for v in matching] == [True] * 4
+        not_matching = [
+            f"{upsilon}\u023f\u2c6f\u0390{upsilon}{eta}k",  # ȿ for ɀ
+            f"\u03b0\u2c7e\u0250{iota}\u03b0\u1fc6K",  # Ȿ for Ɀ
+            "\u03ab\u0301\u0240\u0250\u0390\u03b0\u1fc6K",  # composed: not normalised
+            "",
+        ]
+        assert [m(v) for v in not_matching] == [False] * 4
+
+    def test_sharp_s_is_not_ss(self) -> None:
+        """Java upper-cases ß to "SS": the pattern ß matches ß and SS only."""
+        m = matcher([{"equals-ignore-case": "ß"}])
+        assert [m(v) for v in ("ß", "SS", "ss", "Ss", "ẞ")] == [True, True, False, False, False]
+        assert not matcher([{"equals-ignore-case": "ss"}])("ß")
+        assert not matcher([{"equals-ignore-case": "STRASSE"}])("straße")
+
+    def test_greek_sigma(self) -> None:
+        m = matcher([{"equals-ignore-case": "Σ"}])
+        assert [m(v) for v in ("Σ", "σ", "ς")] == [True, True, False]
+        m = matcher([{"equals-ignore-case": "ς"}])
+        assert [m(v) for v in ("ς", "Σ", "σ")] == [True, True, False]
+
+    def test_turkish_dotted_and_dotless_i(self) -> None:
+        m = matcher([{"equals-ignore-case": "I"}])
+        assert [m(v) for v in ("i", "I", "ı", "İ")] == [True, True, False, False]
+        m = matcher([{"equals-ignore-case": "ı"}])
+        assert [m(v) for v in ("ı", "I", "i")] == [True, True, False]
+        m = matcher([{"equals-ignore-case": "İ"}])
+        assert [m(v) for v in ("İ", "i\u0307", "i", "I")] == [True, True, False, False]
+
+    def test_the_kelvin_sign_is_not_k(self) -> None:
+        """The value is not lower-cased: 'K' (U+212A) is neither 'k' nor 'K'."""
+        assert not matcher([{"equals-ignore-case": "k"}])("\u212a")
+
+    def test_prefix_and_suffix_forms(self) -> None:
+        """User guide "Comparison operators": prefix/suffix with equals-ignore-case."""
+        m = matcher([{"prefix": {"equals-ignore-case": "ß"}}])
+        assert [m(v) for v in ("SSxy", "ßxy", "ssxy", "S")] == [True, True, False, False]
+        m = matcher([{"suffix": {"equals-ignore-case": "ς"}}])
+        assert [m(v) for v in ("abcΣ", "abcς", "abcσ", "")] == [True, True, False, False]
+        m = matcher([{"prefix": {"equals-ignore-case": "EventB"}}])
+        assert [m(v) for v in ("eventbridge", "EVENTB", "event", "\u212aeventb")] == [
+            True,
+            True,
+            False,
+            False,
+        ]
+
+    def test_anything_but_form(self) -> None:
+        m = matcher([{"anything-but": {"equals-ignore-case": ["ss", "Σ"]}}])
+        assert [m(v) for v in ("SS", "σ", "ß", "ς")] == [False, False, True, True]

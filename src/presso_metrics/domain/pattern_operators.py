@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from presso_metrics.domain.ignore_case import IgnoreCase
 from presso_metrics.domain.pattern_values import Value, ValueTest, is_number, json_type, show
 from presso_metrics.domain.wildcards import parse_wildcard
 from presso_metrics.exceptions import PatternError
@@ -86,29 +87,25 @@ def _ignore_case_arg(arg: Any, where: str, what: str) -> tuple[str, bool]:
     return _string_arg(arg, where, what), False
 
 
-def _fold(s: str) -> str:
-    return s.casefold()
-
-
 def _prefix(arg: Any, where: str) -> ValueTest:
     text, ignore_case = _ignore_case_arg(arg, where, "prefix")
     if ignore_case:
-        folded = _fold(text)
-        return lambda v: isinstance(v, str) and _fold(v).startswith(folded)
+        folded = IgnoreCase(text)
+        return lambda v: isinstance(v, str) and folded.starts(v)
     return lambda v: isinstance(v, str) and v.startswith(text)
 
 
 def _suffix(arg: Any, where: str) -> ValueTest:
     text, ignore_case = _ignore_case_arg(arg, where, "suffix")
     if ignore_case:
-        folded = _fold(text)
-        return lambda v: isinstance(v, str) and _fold(v).endswith(folded)
+        folded = IgnoreCase(text)
+        return lambda v: isinstance(v, str) and folded.ends(v)
     return lambda v: isinstance(v, str) and v.endswith(text)
 
 
 def _equals_ignore_case(arg: Any, where: str) -> ValueTest:
-    folded = _fold(_string_arg(arg, where, "equals-ignore-case"))
-    return lambda v: isinstance(v, str) and _fold(v) == folded
+    folded = IgnoreCase(_string_arg(arg, where, "equals-ignore-case"))
+    return lambda v: isinstance(v, str) and folded.equals(v)
 
 
 def _wildcard(arg: Any, where: str) -> ValueTest:
@@ -162,8 +159,8 @@ def _excluded_strings(arg: Mapping[str, Any], where: str) -> Callable[[str], boo
         suffixes = tuple(texts)
         return lambda v: v.endswith(suffixes)
     if form == "equals-ignore-case":
-        words = {_fold(t) for t in texts}
-        return lambda v: _fold(v) in words
+        words = [IgnoreCase(t) for t in texts]
+        return lambda v: any(w.equals(v) for w in words)
     patterns = [parse_wildcard(t, inner_where) for t in texts]
     return lambda v: any(p.matches(v) for p in patterns)
 
