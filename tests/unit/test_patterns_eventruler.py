@@ -154,3 +154,72 @@ class TestEqualsIgnoreCase:
     def test_anything_but_form(self) -> None:
         m = matcher([{"anything-but": {"equals-ignore-case": ["ss", "Σ"]}}])
         assert [m(v) for v in ("SS", "σ", "ß", "ς")] == [False, False, True, True]
+
+
+class TestCidr:
+    """CIDR.java and CIDRTest.java."""
+
+    def test_host_bits_may_be_set(self) -> None:
+        """CIDRTest.TestCorrectRanges: 54.240.196.171/24 covers 54.240.196.0 to .255."""
+        m = matcher([{"cidr": "54.240.196.171/24"}])
+        assert [m(v) for v in ("54.240.196.0", "54.240.196.255", "54.240.197.0")] == [
+            True,
+            True,
+            False,
+        ]
+
+    def test_ipv4_parts_with_leading_zeros_are_decimal(self) -> None:
+        """CIDR.ipToBytes reads addresses with Java's InetAddress, whose IPv4 parts are decimal
+        (010 is 10, not octal and not refused)."""
+        assert matcher([{"cidr": "010.0.0.0/8"}])("10.1.2.3")
+        m = matcher([{"cidr": "10.0.0.0/24"}])
+        assert [m(v) for v in ("010.000.000.033", "10.0.0.256", "10.0.0")] == [
+            True,
+            False,
+            False,
+        ]
+
+    @pytest.mark.parametrize("block", ["10.0.0.0", "10.0.0.1/32", "2001:db8::1/128"])
+    def test_a_single_address_is_not_a_block(self, block: str) -> None:
+        """CIDR.cidr: "Malformed CIDR, one '/' required", "IPv4 mask bits must be < 32",
+        "IPv6 mask bits must be < 128"."""
+        error = refused([{"cidr": block}], "not a CIDR block")
+        assert error.path == "a[0].cidr"
+        address = block.split("/")[0]
+        assert f'["{address}"]' in error.message
+
+    @pytest.mark.parametrize(
+        "block",
+        [
+            "192.168.0.1/33",
+            "foo",
+            "foo/bar/baz",
+            "192.168.0.1/foo",
+            "192.168.0.1/-3424",
+            "snorkle/3",
+            "10.10.10.10.10/3",
+            "2.1.0.-1/3",
+            "2400:6500:3:3:3:3:3:3:3:3FF00::36FB:1F80/122",
+            "2400:6500:FF00::36FB:1F80/222",
+            "700.168.0.1/8",
+        ],
+    )
+    def test_malformed_blocks(self, block: str) -> None:
+        """CIDRTest.SpotMalformedCIDRs (and testToStringFailures' 700.168.0.1)."""
+        refused([{"cidr": block}], "not a CIDR block")
+
+    def test_a_signed_prefix_length(self) -> None:
+        """CIDR.cidr reads the length with Java's Integer.parseInt, which takes a '+'."""
+        assert matcher([{"cidr": "10.0.0.0/+8"}])("10.9.9.9")
+
+    def test_a_string_value_that_is_an_address_matches_any_spelling_of_it(self) -> None:
+        """JsonRuleCompiler.writeRules turns such strings into one-address ranges
+        (CIDR.ipToRangeIfPossible; CIDRTest.TestCorrectRangesForSingleIpAddress)."""
+        m = matcher(["2001:db8::1", "10.0.0.1", "running"])
+        assert [m(v) for v in ("2001:DB8:0:0:0:0:0:1", "010.0.0.001", "running")] == [True] * 3
+        assert [m(v) for v in ("2001:db8::2", "10.0.0.2", 10)] == [False] * 3
+
+    def test_a_string_that_only_looks_like_an_address_matches_exactly(self) -> None:
+        """CIDRTest.testInvalidIPMatchedByIPv6Regex: "08:23" matches "08:23"."""
+        m = matcher(["08:23"])
+        assert [m(v) for v in ("08:23", "8:23")] == [True, False]

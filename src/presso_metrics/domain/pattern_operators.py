@@ -11,12 +11,12 @@ its type (event-ruler compares the value's JSON text, quotes included, against t
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from presso_metrics.domain.ignore_case import IgnoreCase
+from presso_metrics.domain.ip_addresses import parse_address, parse_cidr
 from presso_metrics.domain.pattern_values import Value, ValueTest, is_number, json_type, show
 from presso_metrics.domain.wildcards import parse_wildcard
 from presso_metrics.exceptions import PatternError
@@ -43,12 +43,18 @@ def check_literal(item: Any, where: str) -> None:
 
 
 def literal(expected: Value) -> ValueTest:
+    """An exact value. A number matches any spelling of it (5 and 5.0); a string that is an IP
+    address matches that address however the event writes it (``JsonRuleCompiler`` turns it
+    into a one-address range)."""
     if expected is None:
         return lambda v: v is None
     if isinstance(expected, bool):
         return lambda v: isinstance(v, bool) and v is expected
     if is_number(expected):
         return lambda v: is_number(v) and v == expected
+    address = parse_address(expected)
+    if address is not None:
+        return lambda v: isinstance(v, str) and (v == expected or parse_address(v) == address)
     return lambda v: isinstance(v, str) and v == expected
 
 
@@ -219,19 +225,5 @@ def _numeric(arg: Any, where: str) -> ValueTest:
 
 
 def _cidr(arg: Any, where: str) -> ValueTest:
-    text = _string_arg(arg, where, "cidr")
-    try:
-        network = ipaddress.ip_network(text, strict=False)
-    except ValueError as e:
-        raise PatternError(where, f"not a CIDR block ({e}); write it like 10.0.0.0/24") from None
-
-    def test(v: Any) -> bool:
-        if not isinstance(v, str):
-            return False
-        try:
-            address = ipaddress.ip_address(v)
-        except ValueError:
-            return False
-        return address.version == network.version and address in network
-
-    return test
+    block = parse_cidr(_string_arg(arg, where, "cidr"), where)
+    return lambda v: isinstance(v, str) and block.contains(v)

@@ -4,8 +4,8 @@ Follows the documented EventBridge pattern language and event-ruler, the library
 
 - A pattern is a JSON object. A key maps to a nested object (match deeper) or to a non-empty
   array of value matchers, of which any may match ("arrays as any-of"). The value matchers are in
-  ``pattern_operators`` (and ``wildcards``); ``exists`` is here, as it is about the field rather
-  than a value.
+  ``pattern_operators`` (and ``wildcards``, ``ignore_case``, ``ip_addresses``); ``exists`` is
+  here, as it is about the field rather than a value.
 - ``$or`` holds two or more sub-patterns, at any level.
 - If the event's field is an array, the field matches when any element does; matches inside an
   array of objects must all come from the same element (event-ruler's array consistency).
@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from presso_metrics.domain.ip_addresses import Address, parse_address
 from presso_metrics.domain.pattern_operators import OPERATORS, check_literal, literal, operator
 from presso_metrics.domain.pattern_union import union
 from presso_metrics.domain.pattern_values import Value, ValueTest, json_type, show
@@ -236,15 +237,22 @@ def _leaf(spec: list[Any], where: str) -> ValueTest:
                 return True
         return any(t(v) for v in values for t in value_tests)
 
-    strings = [item for item in spec if isinstance(item, str)]
-    if not exists and len(strings) == len(spec):
-        # Only string values (the common case): a set lookup for a string field.
-        wanted = frozenset(strings)
-
-        def literal_strings(value: Any) -> bool:
-            if type(value) is str:
-                return value in wanted
-            return test(value)
-
-        return literal_strings
+    if not exists and all(isinstance(item, str) for item in spec):
+        return _literal_strings(spec, test)
     return test
+
+
+def _literal_strings(strings: list[str], test: ValueTest) -> ValueTest:
+    """Only string values (the common case): a set lookup for a string field, and for strings
+    that are IP addresses, a lookup of the address the event's string spells."""
+    addresses: frozenset[Address] = frozenset(
+        a for a in (parse_address(s) for s in strings) if a is not None
+    )
+    wanted = frozenset(strings)
+
+    def literal_strings(value: Any) -> bool:
+        if type(value) is str:
+            return value in wanted or (bool(addresses) and parse_address(value) in addresses)
+        return test(value)
+
+    return literal_strings
