@@ -5,6 +5,8 @@ what it does. Each test names its source: a file of github.com/aws/event-ruler (
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -79,6 +81,12 @@ class TestAnythingBut:
         """JsonRuleCompiler: "Null prefix/suffix not allowed"."""
         error = refused([{"anything-but": {form: empty}}], f"empty anything-but {form}")
         assert error.path == f"a[0].anything-but.{form}"
+
+    @pytest.mark.parametrize("number", [6e9, -5_000_000_001, 0.0000001])
+    def test_numbers_outside_numeric_matching_are_refused(self, number: float) -> None:
+        """JsonRuleCompiler.processAnythingButListMatchExpression: ComparableNumber.generate
+        refuses numbers beyond ±5.0e9 or with more than 6 decimals."""
+        refused([{"anything-but": [1, number]}], "±5.0e9|decimal places")
 
 
 class TestEqualsIgnoreCase:
@@ -223,3 +231,67 @@ class TestCidr:
         """CIDRTest.testInvalidIPMatchedByIPv6Regex: "08:23" matches "08:23"."""
         m = matcher(["08:23"])
         assert [m(v) for v in ("08:23", "8:23")] == [True, False]
+
+
+class TestNumeric:
+    """ComparableNumber.java, Range.java, JsonRuleCompiler.processNumericMatchExpression."""
+
+    @pytest.mark.parametrize("spec", [["<", 10, ">", 0], ["<=", 5, ">=", 1]])
+    def test_the_upper_bound_cannot_come_first(self, spec: list[Any]) -> None:
+        """JsonRuleCompiler: after "<" or "<=" only the end of the array may follow."""
+        error = refused([{"numeric": spec}], "write the lower bound first")
+        assert f"[{json.dumps(spec[2])}, {spec[3]}, {json.dumps(spec[0])}, {spec[1]}]" in str(error)
+
+    @pytest.mark.parametrize("number", [0.0000001, 1.0000001, Decimal("-4999999999.9999999")])
+    def test_more_than_six_decimal_places_are_refused(self, number: Any) -> None:
+        """ComparableNumber.generate: "Only values upto 6 decimals are supported"."""
+        refused([{"numeric": [">", number]}], "more than 6 decimal places")
+
+    def test_a_number_that_underflows_to_zero_is_refused(self) -> None:
+        """ComparableNumber.generate reads the text exactly: 1e-400 has 400 decimal places. A
+        float would turn it into 0.0, so the pattern is parsed with Decimal numbers."""
+        pattern = json.loads('{"a": [{"numeric": [">", 1e-400]}]}', parse_float=Decimal)
+        with pytest.raises(PatternError, match="more than 6 decimal places"):
+            compile_pattern(pattern)
+
+    def test_six_decimal_places_are_kept(self) -> None:
+        m = matcher([{"numeric": [">", 0.000001, "<=", Decimal("0.000003")]}])
+        assert [m(v) for v in (0.000001, 0.000002, 0.000003, 0.000004)] == [
+            False,
+            True,
+            True,
+            False,
+        ]
+
+    @pytest.mark.parametrize("spec", [[">", 5e9], [">=", 5_000_000_000], ["<", -5e9], ["<=", -5e9]])
+    def test_a_bound_at_the_limit_leaves_nothing_and_is_refused(self, spec: list[Any]) -> None:
+        """Range.greaterThan(x) is Range.between(x, 5e9): "Bottom must be less than top"."""
+        refused([{"numeric": spec}], "matches nothing")
+
+    def test_the_limits_are_inclusive(self) -> None:
+        """README "Numeric matching": between -5.0e9 and +5.0e9 inclusive."""
+        assert matcher([{"numeric": ["<=", 5e9]}])(5_000_000_000)
+        assert matcher([{"numeric": [">=", -5e9]}])(-5e9)
+        assert matcher([{"numeric": ["=", 5e9]}])(5e9)
+
+    def test_event_numbers_beyond_the_limit_are_not_numbers_to_numeric(self) -> None:
+        """ByteMachine.transitionOn: a value ComparableNumber cannot represent is not matched
+        numerically."""
+        m = matcher([{"numeric": [">", 0]}])
+        assert [m(v) for v in (5e9, 5_000_000_001, 6e9, 10**400)] == [True, False, False, False]
+        assert not matcher([{"numeric": ["<", 0]}])(-6e9)
+        assert matcher([{"anything-but": [5]}])(10**400)
+
+    def test_an_exact_number_beyond_the_limit_still_matches(self) -> None:
+        """JsonRuleCompiler.writeRules: a literal number not representable as a
+        ComparableNumber ("for example an AWS account number") is matched exactly."""
+        m = matcher([123456789012])
+        assert [m(v) for v in (123456789012, 123456789013, "123456789012")] == [
+            True,
+            False,
+            False,
+        ]
+
+    def test_decimal_numbers_match_the_floats_of_events(self) -> None:
+        m = matcher([Decimal("301.8"), {"numeric": ["=", Decimal("0.1")]}])
+        assert [m(v) for v in (301.8, 0.1, 0.2)] == [True, True, False]

@@ -11,17 +11,17 @@ its type (event-ruler compares the value's JSON text, quotes included, against t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from presso_metrics.domain.ignore_case import IgnoreCase
 from presso_metrics.domain.ip_addresses import parse_address, parse_cidr
-from presso_metrics.domain.pattern_values import Value, ValueTest, is_number, json_type, show
+from presso_metrics.domain.numeric_matching import excluded_numbers, is_finite, numeric
+from presso_metrics.domain.pattern_values import Value, ValueTest, is_number, json_type
 from presso_metrics.domain.wildcards import parse_wildcard
 from presso_metrics.exceptions import PatternError
 
-NUMERIC_LIMIT = 5.0e9  # EventBridge's numeric matching range: -5.0e9 to +5.0e9 inclusive
 OPERATORS = (
     "prefix",
     "suffix",
@@ -36,9 +36,9 @@ _ANYTHING_BUT_FORMS = "prefix, suffix, equals-ignore-case or wildcard"
 
 
 def check_literal(item: Any, where: str) -> None:
-    if isinstance(item, float) and not math.isfinite(item):
+    if is_number(item) and not is_finite(item):
         raise PatternError(where, "numbers must be finite")
-    if item is not None and not isinstance(item, str | int | float | bool):
+    if item is not None and not isinstance(item, str | int | float | Decimal | bool):
         raise PatternError(where, f"unsupported value of type {type(item).__name__}")
 
 
@@ -51,7 +51,8 @@ def literal(expected: Value) -> ValueTest:
     if isinstance(expected, bool):
         return lambda v: isinstance(v, bool) and v is expected
     if is_number(expected):
-        return lambda v: is_number(v) and v == expected
+        number = float(expected) if isinstance(expected, Decimal) else expected
+        return lambda v: is_number(v) and v == number
     address = parse_address(expected)
     if address is not None:
         return lambda v: isinstance(v, str) and (v == expected or parse_address(v) == address)
@@ -65,7 +66,7 @@ def operator(op: str, arg: Any, where: str) -> ValueTest:
         "equals-ignore-case": _equals_ignore_case,
         "wildcard": _wildcard,
         "anything-but": _anything_but,
-        "numeric": _numeric,
+        "numeric": numeric,
         "cidr": _cidr,
     }
     builder = builders.get(op)
@@ -119,6 +120,11 @@ def _wildcard(arg: Any, where: str) -> ValueTest:
     return lambda v: isinstance(v, str) and pattern.matches(v)
 
 
+def _cidr(arg: Any, where: str) -> ValueTest:
+    block = parse_cidr(_string_arg(arg, where, "cidr"), where)
+    return lambda v: isinstance(v, str) and block.contains(v)
+
+
 def _anything_but(arg: Any, where: str) -> ValueTest:
     if isinstance(arg, Mapping):
         excluded = _excluded_strings(arg, where)
@@ -130,8 +136,7 @@ def _anything_but(arg: Any, where: str) -> ValueTest:
         strings = frozenset(values)
         return lambda v: not (isinstance(v, str) and v in strings)
     if all(is_number(v) for v in values):
-        numbers = frozenset(float(v) for v in values)
-        return lambda v: not (is_number(v) and float(v) in numbers)
+        return excluded_numbers(values, where)
     raise PatternError(
         where, "anything-but takes a string, a number, or a list of only strings or only numbers"
     )
@@ -176,54 +181,3 @@ def _string_list(arg: Any, where: str, what: str) -> list[str]:
     if not values or not all(isinstance(v, str) for v in values):
         raise PatternError(where, f"{what} takes a string or a non-empty list of strings")
     return values
-
-
-_LOWER = {">": False, ">=": True}
-_UPPER = {"<": False, "<=": True}
-
-
-def _numeric(arg: Any, where: str) -> ValueTest:
-    if not isinstance(arg, list) or len(arg) not in (2, 4):
-        raise PatternError(where, 'numeric takes [op, number] or [">"|">=", low, "<"|"<=", high]')
-    pairs = [(arg[i], arg[i + 1]) for i in range(0, len(arg), 2)]
-    low: tuple[float, bool] | None = None
-    high: tuple[float, bool] | None = None
-    equal: float | None = None
-    for op, number in pairs:
-        if not is_number(number) or not math.isfinite(number):
-            raise PatternError(where, f"numeric bounds must be numbers, not {show(number)}")
-        if not -NUMERIC_LIMIT <= number <= NUMERIC_LIMIT:
-            raise PatternError(where, f"numeric bounds must lie within ±{NUMERIC_LIMIT:.1e}")
-        if op == "=":
-            if len(pairs) != 1:
-                raise PatternError(where, '"=" cannot be combined with another comparison')
-            equal = float(number)
-        elif op in _LOWER:
-            if low is not None:
-                raise PatternError(where, "numeric has two lower bounds")
-            low = (float(number), _LOWER[op])
-        elif op in _UPPER:
-            if high is not None:
-                raise PatternError(where, "numeric has two upper bounds")
-            high = (float(number), _UPPER[op])
-        else:
-            raise PatternError(where, f"unknown comparison {show(op)}; use =, <, <=, > or >=")
-    if low is not None and high is not None and low[0] >= high[0]:
-        raise PatternError(where, "the lower bound must be below the upper bound")
-
-    def test(v: Any) -> bool:
-        if not is_number(v):
-            return False
-        x = float(v)
-        if equal is not None:
-            return x == equal
-        if low is not None and not (x >= low[0] if low[1] else x > low[0]):
-            return False
-        return high is None or (x <= high[0] if high[1] else x < high[0])
-
-    return test
-
-
-def _cidr(arg: Any, where: str) -> ValueTest:
-    block = parse_cidr(_string_arg(arg, where, "cidr"), where)
-    return lambda v: isinstance(v, str) and block.contains(v)

@@ -4,8 +4,8 @@ Follows the documented EventBridge pattern language and event-ruler, the library
 
 - A pattern is a JSON object. A key maps to a nested object (match deeper) or to a non-empty
   array of value matchers, of which any may match ("arrays as any-of"). The value matchers are in
-  ``pattern_operators`` (and ``wildcards``, ``ignore_case``, ``ip_addresses``); ``exists`` is
-  here, as it is about the field rather than a value.
+  ``pattern_operators`` (and ``numeric_matching``, ``wildcards``, ``ignore_case``,
+  ``ip_addresses``); ``exists`` is here, as it is about the field rather than a value.
 - ``$or`` holds two or more sub-patterns, at any level.
 - If the event's field is an array, the field matches when any element does; matches inside an
   array of objects must all come from the same element (event-ruler's array consistency).
@@ -85,7 +85,11 @@ class EventPattern:
 
 
 def compile_pattern(pattern: Any) -> EventPattern:
-    """Validate ``pattern`` (a parsed JSON object) and return a matcher for it."""
+    """Validate ``pattern`` (a parsed JSON object) and return a matcher for it.
+
+    Numbers may be given as ``Decimal`` (``json.loads(text, parse_float=Decimal)``) so that
+    bounds such as ``1e-400`` are checked as written rather than as the float they round to.
+    """
     if not isinstance(pattern, Mapping):
         raise PatternError("", f"a pattern must be a JSON object, not {json_type(pattern)}")
     if not pattern:
