@@ -295,3 +295,29 @@ class TestNumeric:
     def test_decimal_numbers_match_the_floats_of_events(self) -> None:
         m = matcher([Decimal("301.8"), {"numeric": ["=", Decimal("0.1")]}])
         assert [m(v) for v in (301.8, 0.1, 0.2)] == [True, True, False]
+
+
+class TestOrCombinations:
+    """EventBridge refuses a pattern whose $or arrays combine into more than 1000 rule
+    combinations, counted as the product of the lengths of every $or array (event-ruler's
+    JsonRuleCompiler.parseIntoOrRelationship expands each $or into that many sub-rules)."""
+
+    @staticmethod
+    def parallel(groups: int, size: int) -> dict[str, Any]:
+        return {f"f{g}": {"$or": [{f"k{i}": [i]} for i in range(size)]} for g in range(groups)}
+
+    def test_a_thousand_combinations_are_accepted(self) -> None:
+        pattern = compile_pattern(self.parallel(3, 10))
+        assert pattern.matches({"f0": {"k3": 3}, "f1": {"k0": 0}, "f2": {"k9": 9}})
+
+    def test_more_than_a_thousand_are_refused(self) -> None:
+        with pytest.raises(PatternError, match="more than 1000 rule combinations") as raised:
+            compile_pattern(self.parallel(4, 6))  # 6**4 = 1296
+        assert raised.value.path == "$or"
+
+    def test_nested_or_arrays_multiply(self) -> None:
+        inner = {"$or": [{f"k{i}": [i]} for i in range(2)]}
+        pattern = {"$or": [{"a": [1], **inner}, {"b": [2]}]}  # 2 * 2 = 4
+        assert compile_pattern({"x": pattern, "y": self.parallel(1, 250)["f0"]})
+        with pytest.raises(PatternError, match="more than 1000"):
+            compile_pattern({"x": pattern, "y": self.parallel(1, 251)["f0"]})

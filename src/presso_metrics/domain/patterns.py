@@ -6,7 +6,9 @@ Follows the documented EventBridge pattern language and event-ruler, the library
   array of value matchers, of which any may match ("arrays as any-of"). The value matchers are in
   ``pattern_operators`` (and ``numeric_matching``, ``wildcards``, ``ignore_case``,
   ``ip_addresses``); ``exists`` is here, as it is about the field rather than a value.
-- ``$or`` holds two or more sub-patterns, at any level.
+- ``$or`` holds two or more sub-patterns, at any level. All the ``$or`` arrays of a pattern may
+  combine into at most 1000 rule combinations (the product of their lengths), as EventBridge
+  allows.
 - If the event's field is an array, the field matches when any element does; matches inside an
   array of objects must all come from the same element (event-ruler's array consistency).
 - Matchers apply to leaves only: an object in the event is not a value, so ``exists: true`` does
@@ -27,13 +29,14 @@ from presso_metrics.domain.pattern_union import union
 from presso_metrics.domain.pattern_values import Value, ValueTest, json_type, show
 from presso_metrics.exceptions import PatternError
 
-__all__ = ["EventPattern", "compile_pattern", "route_key", "union"]
+__all__ = ["MAX_OR_COMBINATIONS", "EventPattern", "compile_pattern", "route_key", "union"]
 
 ObjectTest = Callable[[Mapping[str, Any]], bool]
 
 _MISSING = object()
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 CACHE_LIMIT = 4096
+MAX_OR_COMBINATIONS = 1000
 
 
 def route_key(event: Mapping[str, Any], keys: Sequence[str]) -> tuple[Any, ...] | None:
@@ -95,7 +98,34 @@ def compile_pattern(pattern: Any) -> EventPattern:
     if not pattern:
         raise PatternError("", "an empty pattern would match every event; name at least one field")
     test = _object(pattern, "")
+    combinations = _or_combinations(pattern)
+    if combinations > MAX_OR_COMBINATIONS:
+        raise PatternError(
+            "$or",
+            f"the $or arrays of this pattern combine into more than {MAX_OR_COMBINATIONS} rule "
+            "combinations (the product of their lengths), which EventBridge refuses; list the "
+            'alternative values of one field in its array (["a", "b"]) rather than in $or, '
+            "or split the pattern",
+        )
     return EventPattern(pattern, test, _top_level_keys(pattern))
+
+
+def _or_combinations(pattern: Mapping[str, Any]) -> int:
+    """The product of the lengths of every ``$or`` array in ``pattern``, counted until it
+    passes the limit."""
+    total = 1
+    for key, spec in pattern.items():
+        if key == "$or":
+            total *= len(spec)
+            for alternative in spec:
+                total *= _or_combinations(alternative)
+                if total > MAX_OR_COMBINATIONS:
+                    return total
+        elif isinstance(spec, Mapping):
+            total *= _or_combinations(spec)
+        if total > MAX_OR_COMBINATIONS:
+            return total
+    return total
 
 
 def _top_level_keys(pattern: Mapping[str, Any]) -> tuple[str, ...] | None:
