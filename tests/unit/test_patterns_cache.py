@@ -1,8 +1,9 @@
 """The match cache keeps JSON types apart.
 
-Source: the EventBridge user guide, "Event patterns" (matching values: true, false and null are
-JSON keywords, distinct from numbers and strings) and event-ruler ``JsonRuleCompiler.writeRules``
-(a number is matched as a number, ``true``/``false``/``null`` as those literals). Python hashes
+Source: the EventBridge user guide, "Event pattern syntax" (the values matched follow JSON rules:
+quoted strings, numbers, and the keywords true, false and null) and event-ruler
+``JsonRuleCompiler.writeRules`` (a number is matched as a number, ``true``/``false``/``null`` as
+those literals). Python hashes
 ``True`` like ``1`` and ``False`` like ``0``: a cache keyed by raw values answers for one what it
 worked out for the other.
 """

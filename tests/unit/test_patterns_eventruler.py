@@ -298,9 +298,10 @@ class TestNumeric:
 
 
 class TestOrCombinations:
-    """EventBridge refuses a pattern whose $or arrays combine into more than 1000 rule
-    combinations, counted as the product of the lengths of every $or array (event-ruler's
-    JsonRuleCompiler.parseIntoOrRelationship expands each $or into that many sub-rules)."""
+    """EventBridge's limit on rule combinations (a service limit, not in event-ruler's code): a
+    pattern may not make more than 1000, counted as the product of the lengths of every $or
+    array. event-ruler's JsonRuleCompiler.parseIntoOrRelationship expands each $or into one
+    sub-rule per alternative, so parallel $or arrays multiply."""
 
     @staticmethod
     def parallel(groups: int, size: int) -> dict[str, Any]:
