@@ -1,14 +1,14 @@
 """EventBridge event patterns: validation and matching.
 
-Follows the documented EventBridge pattern language (and event-ruler, the library behind it):
+Follows the documented EventBridge pattern language and event-ruler, the library behind it:
 
 - A pattern is a JSON object. A key maps to a nested object (match deeper) or to a non-empty
-  array of value matchers, of which any may match ("arrays as any-of").
-- A value matcher is a literal (string, number, boolean, null) or a one-key object: ``prefix``,
-  ``suffix`` (each optionally ``{"equals-ignore-case": ...}``), ``equals-ignore-case``,
-  ``wildcard``, ``anything-but`` (a value, a list, or ``prefix``/``suffix``/
-  ``equals-ignore-case``/``wildcard``), ``numeric``, ``exists``, ``cidr``.
-- ``$or`` holds two or more sub-patterns, at any level.
+  array of value matchers, of which any may match ("arrays as any-of"). The value matchers are in
+  ``pattern_operators`` (and ``numeric_matching``, ``wildcards``, ``ignore_case``,
+  ``ip_addresses``); ``exists`` is here, as it is about the field rather than a value.
+- ``$or`` holds two or more sub-patterns, at any level. All the ``$or`` arrays of a pattern may
+  combine into at most 1000 rule combinations (the product of their lengths), as EventBridge
+  allows.
 - If the event's field is an array, the field matches when any element does; matches inside an
   array of objects must all come from the same element (event-ruler's array consistency).
 - Matchers apply to leaves only: an object in the event is not a value, so ``exists: true`` does
@@ -19,34 +19,43 @@ A malformed pattern raises :class:`PatternError` naming the path of the bad part
 
 from __future__ import annotations
 
-import ipaddress
-import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from presso_metrics.domain.ip_addresses import Address, parse_address
+from presso_metrics.domain.pattern_operators import OPERATORS, check_literal, literal, operator
+from presso_metrics.domain.pattern_union import union
+from presso_metrics.domain.pattern_values import Value, ValueTest, json_type, show
 from presso_metrics.exceptions import PatternError
 
-Value = Any  # a JSON scalar: str, int, float, bool or None
-ValueTest = Callable[[Value], bool]
+__all__ = ["MAX_OR_COMBINATIONS", "EventPattern", "compile_pattern", "route_key", "union"]
+
 ObjectTest = Callable[[Mapping[str, Any]], bool]
 
 _MISSING = object()
-NUMERIC_LIMIT = 5.0e9  # EventBridge's numeric matching range: -5.0e9 to +5.0e9 inclusive
-OPERATORS = (
-    "prefix",
-    "suffix",
-    "equals-ignore-case",
-    "wildcard",
-    "anything-but",
-    "numeric",
-    "exists",
-    "cidr",
-)
-
-
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 CACHE_LIMIT = 4096
+MAX_OR_COMBINATIONS = 1000
+
+
+def route_key(event: Mapping[str, Any], keys: Sequence[str]) -> tuple[Any, ...] | None:
+    """A cache key for the values of ``keys`` in ``event``, or None if one is unhashable.
+
+    Each value is keyed with its type, so values that Python holds equal but JSON does not
+    (``true``, ``1`` and ``1.0``; ``false`` and ``0``) never share an entry, and an absent field
+    differs from ``null``.
+    """
+    key = []
+    for k in keys:
+        v = event.get(k, _MISSING)
+        if type(v) not in _SCALARS:
+            try:
+                hash(v)
+            except TypeError:  # an array or an object
+                return None
+        key.append((type(v), v))
+    return tuple(key)
 
 
 @dataclass(frozen=True)
@@ -66,27 +75,57 @@ class EventPattern:
         keys = self.top_level_keys
         if keys is None:
             return self._test(event)
-        values = tuple([event.get(k, _MISSING) for k in keys])
-        try:
-            return self._cache[values]
-        except KeyError:
-            result = self._test(event)
+        key = route_key(event, keys)
+        if key is None:
+            return self._test(event)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._test(event)
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
-            self._cache[values] = result
-            return result
-        except TypeError:  # an unhashable value (an array): no cache for this event
-            return self._test(event)
+            self._cache[key] = cached
+        return cached
 
 
 def compile_pattern(pattern: Any) -> EventPattern:
-    """Validate ``pattern`` (a parsed JSON object) and return a matcher for it."""
+    """Validate ``pattern`` (a parsed JSON object) and return a matcher for it.
+
+    Numbers may be given as ``Decimal`` (``json.loads(text, parse_float=Decimal)``) so that
+    bounds such as ``1e-400`` are checked as written rather than as the float they round to.
+    """
     if not isinstance(pattern, Mapping):
-        raise PatternError("", f"a pattern must be a JSON object, not {_json_type(pattern)}")
+        raise PatternError("", f"a pattern must be a JSON object, not {json_type(pattern)}")
     if not pattern:
         raise PatternError("", "an empty pattern would match every event; name at least one field")
     test = _object(pattern, "")
+    combinations = _or_combinations(pattern)
+    if combinations > MAX_OR_COMBINATIONS:
+        raise PatternError(
+            "$or",
+            f"the $or arrays of this pattern combine into more than {MAX_OR_COMBINATIONS} rule "
+            "combinations (the product of their lengths), which EventBridge refuses; list the "
+            'alternative values of one field in its array (["a", "b"]) rather than in $or, '
+            "or split the pattern",
+        )
     return EventPattern(pattern, test, _top_level_keys(pattern))
+
+
+def _or_combinations(pattern: Mapping[str, Any]) -> int:
+    """The product of the lengths of every ``$or`` array in ``pattern``, counted until it
+    passes the limit."""
+    total = 1
+    for key, spec in pattern.items():
+        if key == "$or":
+            total *= len(spec)
+            for alternative in spec:
+                total *= _or_combinations(alternative)
+                if total > MAX_OR_COMBINATIONS:
+                    return total
+        elif isinstance(spec, Mapping):
+            total *= _or_combinations(spec)
+        if total > MAX_OR_COMBINATIONS:
+            return total
+    return total
 
 
 def _top_level_keys(pattern: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -104,31 +143,6 @@ def _top_level_keys(pattern: Mapping[str, Any]) -> tuple[str, ...] | None:
         else:
             keys.add(key)
     return tuple(sorted(keys))
-
-
-def union(patterns: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """One pattern that matches what any of ``patterns`` matches.
-
-    Patterns that differ only in their ``detail-type`` values are merged into one list (what a
-    human would write); anything else becomes ``{"$or": [...]}``.
-    """
-    if not patterns:
-        raise PatternError("", "no patterns to combine")
-    unique: list[Mapping[str, Any]] = []
-    for p in patterns:
-        if p not in unique:
-            unique.append(p)
-    if len(unique) == 1:
-        return dict(unique[0])
-    rest = [{k: v for k, v in p.items() if k != "detail-type"} for p in unique]
-    if all("detail-type" in p for p in unique) and all(r == rest[0] for r in rest):
-        merged: list[Any] = []
-        for p in unique:
-            for value in p["detail-type"]:
-                if value not in merged:
-                    merged.append(value)
-        return {**rest[0], "detail-type": merged}
-    return {"$or": [dict(p) for p in unique]}
 
 
 # --- compilation -------------------------------------------------------------------------------
@@ -158,8 +172,8 @@ def _object(pattern: Mapping[str, Any], path: str) -> ObjectTest:
         else:
             raise PatternError(
                 where,
-                f"a field's values must be given as an array (e.g. [{_show(spec)}]), "
-                f"not as {_json_type(spec)}",
+                f"a field's values must be given as an array (e.g. [{show(spec)}]), "
+                f"not as {json_type(spec)}",
             )
 
     def test(obj: Mapping[str, Any]) -> bool:
@@ -243,12 +257,12 @@ def _leaf(spec: list[Any], where: str) -> ValueTest:
                     raise PatternError(item_where, "exists takes true or false")
                 exists.append(arg)
             else:
-                value_tests.append(_operator(op, arg, item_where))
+                value_tests.append(operator(op, arg, item_where))
         elif isinstance(item, list):
             raise PatternError(item_where, "arrays cannot be nested inside a field's values")
         else:
-            _check_literal(item, item_where)
-            value_tests.append(_literal(item))
+            check_literal(item, item_where)
+            value_tests.append(literal(item))
 
     def test(value: Any) -> bool:
         values = _leaf_values(value)
@@ -257,275 +271,22 @@ def _leaf(spec: list[Any], where: str) -> ValueTest:
                 return True
         return any(t(v) for v in values for t in value_tests)
 
-    strings = [item for item in spec if isinstance(item, str)]
-    if not exists and len(strings) == len(spec):
-        # Only string values (the common case): a set lookup for a string field.
-        wanted = frozenset(strings)
-
-        def literal_strings(value: Any) -> bool:
-            if type(value) is str:
-                return value in wanted
-            return test(value)
-
-        return literal_strings
+    if not exists and all(isinstance(item, str) for item in spec):
+        return _literal_strings(spec, test)
     return test
 
 
-def _check_literal(item: Any, where: str) -> None:
-    if isinstance(item, float) and not math.isfinite(item):
-        raise PatternError(where, "numbers must be finite")
-    if item is not None and not isinstance(item, str | int | float | bool):
-        raise PatternError(where, f"unsupported value of type {type(item).__name__}")
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _literal(expected: Value) -> ValueTest:
-    if expected is None:
-        return lambda v: v is None
-    if isinstance(expected, bool):
-        return lambda v: isinstance(v, bool) and v is expected
-    if _is_number(expected):
-        return lambda v: _is_number(v) and v == expected
-    return lambda v: isinstance(v, str) and v == expected
-
-
-def _operator(op: str, arg: Any, where: str) -> ValueTest:
-    builders: dict[str, Callable[[Any, str], ValueTest]] = {
-        "prefix": _prefix,
-        "suffix": _suffix,
-        "equals-ignore-case": _equals_ignore_case,
-        "wildcard": _wildcard,
-        "anything-but": _anything_but,
-        "numeric": _numeric,
-        "cidr": _cidr,
-    }
-    builder = builders.get(op)
-    if builder is None:
-        raise PatternError(
-            where, f"unknown matcher '{op}'; the matchers are: " + ", ".join(OPERATORS)
-        )
-    return builder(arg, f"{where}.{op}")
-
-
-def _string_arg(arg: Any, where: str, what: str) -> str:
-    if not isinstance(arg, str):
-        raise PatternError(where, f"{what} takes a string, not {_json_type(arg)}")
-    return arg
-
-
-def _ignore_case_arg(arg: Any, where: str, what: str) -> tuple[str, bool]:
-    """``"abc"`` or ``{"equals-ignore-case": "abc"}`` (for prefix and suffix)."""
-    if isinstance(arg, Mapping):
-        if set(arg) != {"equals-ignore-case"}:
-            raise PatternError(
-                where, f'{what} takes a string or {{"equals-ignore-case": "<string>"}}'
-            )
-        return _string_arg(arg["equals-ignore-case"], where, what), True
-    return _string_arg(arg, where, what), False
-
-
-def _fold(s: str) -> str:
-    return s.casefold()
-
-
-def _prefix(arg: Any, where: str) -> ValueTest:
-    text, ignore_case = _ignore_case_arg(arg, where, "prefix")
-    if ignore_case:
-        folded = _fold(text)
-        return lambda v: isinstance(v, str) and _fold(v).startswith(folded)
-    return lambda v: isinstance(v, str) and v.startswith(text)
-
-
-def _suffix(arg: Any, where: str) -> ValueTest:
-    text, ignore_case = _ignore_case_arg(arg, where, "suffix")
-    if ignore_case:
-        folded = _fold(text)
-        return lambda v: isinstance(v, str) and _fold(v).endswith(folded)
-    return lambda v: isinstance(v, str) and v.endswith(text)
-
-
-def _equals_ignore_case(arg: Any, where: str) -> ValueTest:
-    folded = _fold(_string_arg(arg, where, "equals-ignore-case"))
-    return lambda v: isinstance(v, str) and _fold(v) == folded
-
-
-def _wildcard(arg: Any, where: str) -> ValueTest:
-    regex = wildcard_regex(_string_arg(arg, where, "wildcard"), where)
-    return lambda v: isinstance(v, str) and regex.fullmatch(v) is not None
-
-
-def wildcard_regex(text: str, where: str) -> re.Pattern[str]:
-    """Compile an EventBridge wildcard: ``*`` is any run of characters; ``\\*`` and ``\\\\``
-    are a literal asterisk and backslash; consecutive wildcards are not allowed."""
-    parts: list[str] = []
-    i = 0
-    previous_star = False
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            nxt = text[i + 1] if i + 1 < len(text) else ""
-            if nxt not in ("*", "\\"):
-                raise PatternError(
-                    where,
-                    "in a wildcard a backslash may only escape '*' or '\\' "
-                    f"(found {'end of text' if not nxt else repr(nxt)} after it)",
-                )
-            parts.append(re.escape(nxt))
-            i += 2
-            previous_star = False
-            continue
-        if ch == "*":
-            if previous_star:
-                raise PatternError(where, "consecutive wildcard characters are not allowed")
-            parts.append(".*")
-            previous_star = True
-        else:
-            parts.append(re.escape(ch))
-            previous_star = False
-        i += 1
-    return re.compile("".join(parts), re.DOTALL)
-
-
-def _anything_but(arg: Any, where: str) -> ValueTest:
-    excluded: ValueTest
-    if isinstance(arg, Mapping):
-        if len(arg) != 1:
-            raise PatternError(
-                where,
-                "anything-but takes a value, a list, or one of "
-                "prefix, suffix, equals-ignore-case, wildcard",
-            )
-        ((op, inner),) = arg.items()
-        inner_where = f"{where}.{op}"
-        if op == "prefix":
-            p = _string_arg(inner, inner_where, "anything-but prefix")
-            excluded = lambda v: v.startswith(p)  # noqa: E731
-        elif op == "suffix":
-            s = _string_arg(inner, inner_where, "anything-but suffix")
-            excluded = lambda v: v.endswith(s)  # noqa: E731
-        elif op == "equals-ignore-case":
-            words = {_fold(w) for w in _string_list(inner, inner_where, op)}
-            excluded = lambda v: _fold(v) in words  # noqa: E731
-        elif op == "wildcard":
-            regexes = [wildcard_regex(w, inner_where) for w in _string_list(inner, inner_where, op)]
-            excluded = lambda v: any(r.fullmatch(v) for r in regexes)  # noqa: E731
-        else:
-            raise PatternError(
-                inner_where,
-                f"anything-but cannot hold '{op}'; "
-                "use prefix, suffix, equals-ignore-case or wildcard",
-            )
-        return lambda v: isinstance(v, str) and not excluded(v)
-    values = arg if isinstance(arg, list) else [arg]
-    if not values:
-        raise PatternError(where, "anything-but needs at least one value")
-    if all(isinstance(v, str) for v in values):
-        strings = set(values)
-        return lambda v: isinstance(v, str) and v not in strings
-    if all(_is_number(v) for v in values):
-        numbers = [float(v) for v in values]
-        return lambda v: _is_number(v) and float(v) not in numbers
-    raise PatternError(
-        where, "anything-but takes a string, a number, or a list of only strings or only numbers"
+def _literal_strings(strings: list[str], test: ValueTest) -> ValueTest:
+    """Only string values (the common case): a set lookup for a string field, and for strings
+    that are IP addresses, a lookup of the address the event's string spells."""
+    addresses: frozenset[Address] = frozenset(
+        a for a in (parse_address(s) for s in strings) if a is not None
     )
+    wanted = frozenset(strings)
 
+    def literal_strings(value: Any) -> bool:
+        if type(value) is str:
+            return value in wanted or (bool(addresses) and parse_address(value) in addresses)
+        return test(value)
 
-def _string_list(arg: Any, where: str, what: str) -> list[str]:
-    values = arg if isinstance(arg, list) else [arg]
-    if not values or not all(isinstance(v, str) for v in values):
-        raise PatternError(where, f"{what} takes a string or a non-empty list of strings")
-    return values
-
-
-_LOWER = {">": False, ">=": True}
-_UPPER = {"<": False, "<=": True}
-
-
-def _numeric(arg: Any, where: str) -> ValueTest:
-    if not isinstance(arg, list) or len(arg) not in (2, 4):
-        raise PatternError(where, 'numeric takes [op, number] or [">"|">=", low, "<"|"<=", high]')
-    pairs = [(arg[i], arg[i + 1]) for i in range(0, len(arg), 2)]
-    low: tuple[float, bool] | None = None
-    high: tuple[float, bool] | None = None
-    equal: float | None = None
-    for op, number in pairs:
-        if not _is_number(number) or not math.isfinite(number):
-            raise PatternError(where, f"numeric bounds must be numbers, not {_show(number)}")
-        if not -NUMERIC_LIMIT <= number <= NUMERIC_LIMIT:
-            raise PatternError(where, f"numeric bounds must lie within ±{NUMERIC_LIMIT:.1e}")
-        if op == "=":
-            if len(pairs) != 1:
-                raise PatternError(where, '"=" cannot be combined with another comparison')
-            equal = float(number)
-        elif op in _LOWER:
-            if low is not None:
-                raise PatternError(where, "numeric has two lower bounds")
-            low = (float(number), _LOWER[op])
-        elif op in _UPPER:
-            if high is not None:
-                raise PatternError(where, "numeric has two upper bounds")
-            high = (float(number), _UPPER[op])
-        else:
-            raise PatternError(where, f"unknown comparison {_show(op)}; use =, <, <=, > or >=")
-    if low is not None and high is not None and low[0] >= high[0]:
-        raise PatternError(where, "the lower bound must be below the upper bound")
-
-    def test(v: Any) -> bool:
-        if not _is_number(v):
-            return False
-        x = float(v)
-        if equal is not None:
-            return x == equal
-        if low is not None and not (x >= low[0] if low[1] else x > low[0]):
-            return False
-        return high is None or (x <= high[0] if high[1] else x < high[0])
-
-    return test
-
-
-def _cidr(arg: Any, where: str) -> ValueTest:
-    text = _string_arg(arg, where, "cidr")
-    try:
-        network = ipaddress.ip_network(text, strict=False)
-    except ValueError as e:
-        raise PatternError(where, f"not a CIDR block ({e}); write it like 10.0.0.0/24") from None
-
-    def test(v: Any) -> bool:
-        if not isinstance(v, str):
-            return False
-        try:
-            address = ipaddress.ip_address(v)
-        except ValueError:
-            return False
-        return address.version == network.version and address in network
-
-    return test
-
-
-def _json_type(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, str):
-        return "a string"
-    if _is_number(v):
-        return "a number"
-    if isinstance(v, list):
-        return "an array"
-    if isinstance(v, Mapping):
-        return "an object"
-    return type(v).__name__
-
-
-def _show(v: Any) -> str:
-    if isinstance(v, str):
-        return f'"{v}"'
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return str(v)
+    return literal_strings
