@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -149,3 +150,30 @@ def test_errors_name_file_line_key_and_fix(text: str, expected: str) -> None:
 
 def test_default_text_is_the_packaged_file() -> None:
     assert "[metrics.sales]" in default_metrics_text()
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        'events = \'{"detail": {"n": [{"numeric": [">", 1e-400]}]}}\'',
+        "events = { detail = { n = [{ numeric = [\">\", 1e-400] }] } }",
+        "events = { detail = { n = [{ numeric = [\">\", 0.0000001] }] } }",
+    ],
+)
+def test_a_number_eventbridge_cannot_represent_is_refused(events: str) -> None:
+    """EventBridge reads pattern numbers exactly, with at most six decimal places: 1e-400 is not
+    zero to it, it is refused (event-ruler's ComparableNumber). A float parser would read 0.0 and
+    let the pattern through; the metrics file is read with exact decimals (issue #11)."""
+    text = f'[metrics.m]\ntotal = "T"\n{events}\n'
+    with pytest.raises(ConfigError, match=r"metrics\.m: bad event pattern at events\.detail\.n"):
+        load_metrics(text, "m.toml")
+
+
+def test_exact_decimals_still_compile_to_patterns_that_match_json_numbers() -> None:
+    metrics = load_metrics(
+        '[metrics.m]\ntotal = "T"\nevents = { detail = { n = [{ numeric = [">", 0.5] }] } }\n'
+    )
+    (metric,) = metrics
+    assert metric.pattern.matches({"detail": {"n": 0.75}})
+    assert not metric.pattern.matches({"detail": {"n": 0.25}})
+    assert json.dumps(metric.pattern.source) == '{"detail": {"n": [{"numeric": [">", 0.5]}]}}'

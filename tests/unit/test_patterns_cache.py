@@ -66,3 +66,24 @@ class TestRouteKey:
     def test_an_unhashable_value_gives_no_key(self) -> None:
         assert route_key({"a": ["x"]}, ("a",)) is None
         assert route_key({"a": {"b": 1}}, ("a",)) is None
+
+
+def test_metric_routing_tells_true_from_1() -> None:
+    """MetricSet caches each event's metrics by the top-level fields the patterns read: `true`
+    and `1` (and `false` and `0`) must not share an entry (issue #11)."""
+    from presso_metrics.domain.metrics_file import load_metrics
+
+    metrics = load_metrics(
+        """
+[metrics.flagged]
+total = "Flagged"
+[metrics.flagged.events]
+source = ["x"]
+flag = [1]
+"""
+    )
+    assert metrics.matching({"source": "x", "flag": True}) == ()
+    assert [m.name for m in metrics.matching({"source": "x", "flag": 1})] == ["flagged"]
+    assert metrics.matching({"source": "x", "flag": False}) == ()
+    assert metrics.matching({"source": "x", "flag": 0}) == ()
+    assert [m.name for m in metrics.matching({"source": "x", "flag": 1.0})] == ["flagged"]

@@ -14,8 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from presso_metrics.domain.caps import DimensionCap
-from presso_metrics.domain.paths import MISSING
-from presso_metrics.domain.patterns import EventPattern, union
+from presso_metrics.domain.patterns import EventPattern, route_key, union
 from presso_metrics.exceptions import ConfigError
 
 ON_MISSING = ("reject", "skip", "count")
@@ -96,17 +95,17 @@ class MetricSet:
         keys = self._route_keys
         if keys is None:
             return tuple(m for m in self.metrics if m.pattern.matches(event))
+        key = route_key(event, keys)
+        if key is None:  # an unhashable value (an array)
+            return tuple(m for m in self.metrics if m.pattern.matches(event))
         try:
-            values = tuple([event.get(k, MISSING) for k in keys])
-            return self._routes[values]
+            return self._routes[key]
         except KeyError:
             found = tuple(m for m in self.metrics if m.pattern.matches(event))
             if len(self._routes) >= ROUTE_CACHE_LIMIT:
                 self._routes.clear()
-            self._routes[values] = found
+            self._routes[key] = found
             return found
-        except TypeError:  # an unhashable value (an array)
-            return tuple(m for m in self.metrics if m.pattern.matches(event))
 
     def __len__(self) -> int:
         return len(self.metrics)

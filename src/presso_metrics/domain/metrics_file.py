@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from decimal import Decimal
 from typing import Any
 
 from presso_metrics.domain.buckets import GRANULARITIES
@@ -43,7 +44,9 @@ _METRIC_KEYS = {
 def load_metrics(text: str, origin: str = "<metrics>") -> MetricSet:
     """Parse a metrics file. ``origin`` (the path) is used in error messages."""
     try:
-        doc = tomllib.loads(text)
+        # Numbers exactly as written: EventBridge reads pattern numbers as text and refuses
+        # some a float would silently round (1e-400 is not 0 to it).
+        doc = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{origin}: not valid TOML: {e}") from None
     where = _Locator(text, origin)
@@ -159,16 +162,28 @@ def _pattern(name: str, raw: Any, where: _Locator) -> EventPattern:
     location = where.key(name, "events")
     if isinstance(raw, str):  # JSON text: the only way to write null, which TOML lacks
         try:
-            raw = json.loads(raw)
+            raw = json.loads(raw, parse_float=Decimal)
         except json.JSONDecodeError as e:
             raise ConfigError(f"{location}: metrics.{name}.events is not valid JSON: {e}") from None
     try:
-        return compile_pattern(raw)
+        compile_pattern(raw)  # checked with the numbers as written
+        return compile_pattern(_floats(raw))  # the rule pattern is JSON: numbers as floats
     except PatternError as e:
         at = f" at events.{e.path}" if e.path else ""
         raise ConfigError(
             f"{location}: metrics.{name}: bad event pattern{at}: {e.message}"
         ) from None
+
+
+def _floats(value: Any) -> Any:
+    """``value`` with its exact decimals turned into the floats JSON numbers are read as."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats(v) for v in value]
+    return value
 
 
 def _dimension(name: str, raw: Any, where: _Locator) -> tuple[tuple[str, ...], ...]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from presso_metrics.domain.ip_addresses import Address, parse_address
+from presso_metrics.domain.paths import MISSING
 from presso_metrics.domain.pattern_operators import OPERATORS, check_literal, literal, operator
 from presso_metrics.domain.pattern_union import union
 from presso_metrics.domain.pattern_values import Value, ValueTest, json_type, show
@@ -33,7 +34,6 @@ __all__ = ["MAX_OR_COMBINATIONS", "EventPattern", "compile_pattern", "route_key"
 
 ObjectTest = Callable[[Mapping[str, Any]], bool]
 
-_MISSING = object()
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 CACHE_LIMIT = 4096
 MAX_OR_COMBINATIONS = 1000
@@ -48,7 +48,7 @@ def route_key(event: Mapping[str, Any], keys: Sequence[str]) -> tuple[Any, ...] 
     """
     key = []
     for k in keys:
-        v = event.get(k, _MISSING)
+        v = event.get(k, MISSING)
         if type(v) not in _SCALARS:
             try:
                 hash(v)
@@ -178,7 +178,7 @@ def _object(pattern: Mapping[str, Any], path: str) -> ObjectTest:
 
     def test(obj: Mapping[str, Any]) -> bool:
         for key, nested, leaf in fields:
-            value = obj.get(key, _MISSING)
+            value = obj.get(key, MISSING)
             if nested is not None:
                 if not _match_nested(nested, value):
                     return False
@@ -231,7 +231,7 @@ def _flatten(values: list[Any]) -> list[Any]:
 
 def _leaf_values(value: Any) -> list[Value]:
     """The leaf values of an event field: scalars only; arrays are flattened."""
-    if value is _MISSING or isinstance(value, dict | Mapping):
+    if value is MISSING or isinstance(value, dict | Mapping):
         return []
     if isinstance(value, list):
         return [v for v in _flatten(value) if not isinstance(v, dict | Mapping)]
