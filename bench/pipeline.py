@@ -148,8 +148,8 @@ class SeedStrategyStore(SqliteMetricsStore):
     def apply(self, events: Sequence[CountedEvent]) -> ApplyResult:
         conn = self.db.connection
         upsert = (
-            "INSERT INTO counters (pk, sk, val) VALUES (?, ?, 1) "
-            "ON CONFLICT (pk, sk) DO UPDATE SET val = val + 1"
+            "INSERT INTO counters (pk, sk, attr, val) VALUES (?, ?, 'val', 1) "
+            "ON CONFLICT (pk, sk, attr) DO UPDATE SET val = val + 1"
         )
         for event in events:
             two = list(event.increments)[:2]

@@ -147,7 +147,9 @@ def _embedded(settings: Settings, metrics: MetricSet, *, readonly: bool) -> Stac
     from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
 
     db = _database(settings, metrics, readonly=readonly)
-    store = SqliteMetricsStore(db, caps=metrics.caps(), marker_ttl=settings.marker_ttl)
+    store = SqliteMetricsStore(
+        db, caps=metrics.caps(), metrics=metrics, marker_ttl=settings.marker_ttl
+    )
     names = settings.names
     queue = EmbeddedQueue(db, names.queue)
     dlq = EmbeddedQueue(db, names.dead_letter_queue)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, Protocol
 
 from presso_metrics.domain.counters import CounterKey
 from presso_metrics.domain.counting import CountedEvent
+from presso_metrics.domain.envelope import Rejection
 
 
 class Counter(NamedTuple):
@@ -26,6 +27,9 @@ class ApplyResult:
     counted: set[str] = field(default_factory=set)
     duplicates: set[str] = field(default_factory=set)
     failed: dict[str, str] = field(default_factory=dict)  # marker -> why (transient)
+    rejected: dict[str, Rejection] = field(default_factory=dict)  # permanent: dead-letter it
+    # marker -> the fingerprint a duplicate's event was first counted with, where stored
+    previous: dict[str, str] = field(default_factory=dict)
 
 
 class MetricsStore(Protocol):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from presso_metrics.dead_letters import dead_letter
@@ -25,16 +25,16 @@ from presso_metrics.domain.counting import (
     ReplayPolicy,
     Skipped,
     count_event,
+    differing_fields,
 )
 from presso_metrics.domain.envelope import (
-    DEFAULT_MAX_FUTURE,
     DEFAULT_MAX_RECORD_BYTES,
     Rejection,
     parse_envelope,
 )
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.exceptions import ConfigError
-from presso_metrics.ports import MetricsStore, Queue
+from presso_metrics.ports import ApplyResult, MetricsStore, Queue
 from presso_metrics.sqs_records import body_of, message_id_of
 
 log = logging.getLogger("presso_metrics.service")
@@ -83,7 +83,6 @@ class BatchOutcome(BatchCounts):
 @dataclass(frozen=True)
 class Limits:
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
-    max_future: timedelta = DEFAULT_MAX_FUTURE
 
 
 def _utcnow() -> datetime:
@@ -119,9 +118,11 @@ class BatchCounter:
         now = self.clock()
         events: dict[str, CountedEvent] = {}
         carriers: dict[str, list[str]] = {}  # marker -> message ids of the records carrying it
+        by_id: dict[str, Mapping[str, Any]] = {}
         rejected: list[tuple[Mapping[str, Any], Rejection]] = []
         for index, record in enumerate(records):
             message_id = message_id_of(record, index)
+            by_id[message_id] = record
             try:
                 result = self._count(record, now)
             except Exception:  # a bug, not the record's fault: let SQS deliver it again
@@ -133,6 +134,8 @@ class BatchCounter:
                 if result.marker not in carriers:
                     events[result.marker] = result
                     carriers[result.marker] = []
+                else:
+                    _warn_if_reused(result.marker, events[result.marker].fingerprint, result)
                 carriers[result.marker].append(message_id)
             elif isinstance(result, Skipped):
                 if result.reason == "replay":
@@ -142,7 +145,11 @@ class BatchCounter:
             else:
                 rejected.append((record, result))
                 out.rejections.append((message_id, result))
-        self._apply(list(events.values()), carriers, out)
+        refused = self._apply(events, carriers, out)
+        for marker, why in refused.items():
+            for message_id in carriers[marker]:
+                rejected.append((by_id[message_id], why))
+                out.rejections.append((message_id, why))
         self._dead_letter(rejected, out, now)
         return out
 
@@ -152,23 +159,30 @@ class BatchCounter:
         if type(record) is not dict and not isinstance(record, Mapping):
             return Rejection("not_a_record", "the SQS record is not an object")
         body = body_of(record)
+        bounds = self.metrics.event_time
         parsed = parse_envelope(
-            body, now=now, max_bytes=self.limits.max_record_bytes, max_future=self.limits.max_future
+            body,
+            now=now,
+            max_bytes=self.limits.max_record_bytes,
+            max_future=bounds.max_ahead,
+            earliest=bounds.earliest,
         )
         if isinstance(parsed, Rejection):
             return parsed
         return count_event(parsed, self.metrics, self.replay)
 
     def _apply(
-        self, events: list[CountedEvent], carriers: dict[str, list[str]], out: BatchOutcome
-    ) -> None:
+        self, events: dict[str, CountedEvent], carriers: dict[str, list[str]], out: BatchOutcome
+    ) -> dict[str, Rejection]:
+        """Apply the batch's events; returns those the store refused for good."""
         if not events:
-            return
+            return {}
         try:
-            result = self.store.apply(events)
+            result = self.store.apply(list(events.values()))
         except Exception as e:  # never crash the consumer: everything comes back later
             log.exception("the store failed; %d events will be retried", len(events))
-            failed = {e_.marker: f"{type(e).__name__}: {e}" for e_ in events}
+            failed = {m: f"{type(e).__name__}: {e}" for m in events}
+            result = ApplyResult()
         else:
             failed = result.failed
             out.counted += len(result.counted)
@@ -176,11 +190,14 @@ class BatchCounter:
             # record carrying an event counted before is one.
             out.duplicates += sum(len(carriers[m]) - 1 for m in result.counted)
             out.duplicates += sum(len(carriers[m]) for m in result.duplicates)
+            for marker, first in result.previous.items():
+                _warn_if_reused(marker, first, events[marker])
         for marker, why in failed.items():
             ids = carriers[marker]
             out.failed += len(ids)
             out.item_failures.extend(ids)
             log.warning("event %s not stored (%s); will be retried", marker, why)
+        return result.rejected
 
     def _dead_letter(
         self,
@@ -223,6 +240,21 @@ class BatchCounter:
                 out.rejected += 1
 
 
+def _warn_if_reused(marker: str, first: str, again: CountedEvent) -> None:
+    """Two events with one id and different content: the first one counted stands (an id is
+    the event's identity); a producer that reuses ids is worth knowing about."""
+    if not first or not again.fingerprint or first == again.fingerprint:
+        return
+    log.warning(
+        "event id %s arrived again with different content (%s differ); the event first counted "
+        "under this id stands and this one is not counted: EventBridge ids are unique, so a "
+        "producer is reusing ids",
+        marker,
+        ", ".join(differing_fields(first, again.fingerprint)),
+        extra={"event_id": marker, "fields": differing_fields(first, again.fingerprint)},
+    )
+
+
 def check_replay_policy(policy: ReplayPolicy, metrics: MetricSet, store: MetricsStore) -> None:
     """Refuse a replay policy that cannot be honoured, before anything is counted with it: a
     backfill of a metric that does not exist, or a rebuild into a table that holds counts (its
@@ -233,6 +265,13 @@ def check_replay_policy(policy: ReplayPolicy, metrics: MetricSet, store: Metrics
         raise ConfigError(
             f"backfill: unknown metric(s) {', '.join(sorted(unknown))}; "
             f"the metrics are {', '.join(metrics.names())}"
+        )
+    followed = sorted(m.name for m in metrics.correlated if m.name in policy.metrics)
+    if followed:
+        raise ConfigError(
+            f"backfill: {', '.join(followed)} follow orders across events, whose state belongs "
+            "to the original events; such metrics are rebuilt (--replays rebuild into a new "
+            "database or table), not backfilled"
         )
     if policy.mode == "rebuild" and not store.claim_rebuild():
         raise ConfigError(

@@ -21,6 +21,7 @@ from tests.aws_emulator import Emulator
 from tests.conftest import recorded_trace
 from tests.integration.test_web_api import SALES_ROWS
 from tests.lambda_http import Context, http_api_event
+from tests.unit.test_metrics_file import DEFAULT_METRICS
 from tests.sam import table_from_template
 
 
@@ -62,11 +63,12 @@ def test_errors_and_methods(api: None) -> None:
 
 def test_definitions_span_and_csv(api: None) -> None:
     names = [m["name"] for m in json.loads(get("/api/metrics")["body"])]
-    assert names == ["sales", "completions", "cancellations", "modifiers", "hourly_sales"]
+    assert names == DEFAULT_METRICS
     assert json.loads(get("/api/span")["body"])["from"] == "2022-10-14"
     csv = get("/api/metrics/completions", {"format": "csv"})
     assert (
-        csv["body"] == "metric,bucket,dimension,value\ncompletions,2022-10-14,TotalCompleted,16\n"
+        csv["body"]
+        == "metric,bucket,dimension,value,dimensions\ncompletions,2022-10-14,TotalCompleted,16,{}\n"
     )
 
 

@@ -26,8 +26,16 @@ def test_recorded_trace_published_twice_counts_once(cli: Cli) -> None:
     assert {
         ("completions", "TotalCompleted"): 16,
         ("cancellations", "TotalCancelled"): 2,
-        ("cancellations", "unknown"): 2,
+        # The cancellations name no drink; their orders do (issue #13): no "unknown".
+        ("cancellations", "Americano"): 1,
+        ("cancellations", "James Soda"): 1,
+        ("wait_time", "count"): 4,
+        ("wait_time", "sum_seconds"): 94,
     }.items() <= others.items()
+    assert ("cancellations", "unknown") not in others
+    by_shop = [r for r in first if r["metric"] == "sales_by_shop" and r["dimensions"]]
+    assert {r["dimensions"]["shop"] for r in by_shop} == {"NYC"}
+    assert sum(r["value"] for r in by_shop) == 29
     assert report_counts(first) == expected_counts(recorded_trace())
     # Published again: every event is a duplicate; nothing changes.
     cli.run("publish", TRACE)
@@ -56,10 +64,13 @@ def test_report_selects_metric_range_and_format(cli: Cli) -> None:
         "bucket": "2022-10-14",
         "dimension": "TotalSales",
         "value": 29,
+        "dimensions": {},
     }
     assert cli.json("report", "--from", "2022-10-15", "--format", "json") == []
     csv = cli.run("report", "--metric", "completions", "--format", "csv").stdout
-    assert csv == "metric,bucket,dimension,value\ncompletions,2022-10-14,TotalCompleted,16\n"
+    assert csv == (
+        "metric,bucket,dimension,value,dimensions\ncompletions,2022-10-14,TotalCompleted,16,{}\n"
+    )
     table = cli.run("report", "--metric", "sales").stdout
     assert "TotalSales" in table and "Caffe Latte" in table and "29" in table
     bad = cli.run("report", "--metric", "nope", check=False)
@@ -125,11 +136,9 @@ def test_broken_events_are_dead_lettered_with_reasons_and_redriven(
     fixed = tmp_path / "fixed.toml"
     from presso_metrics.bootstrap import default_metrics_text
 
+    # (Every metric that needs a drink: sales, and sales_by_shop's drink dimension.)
     fixed.write_text(
-        default_metrics_text().replace(
-            'on_missing = "reject"\ntotal = "TotalSales"',
-            'on_missing = "count"\ntotal = "TotalSales"',
-        )
+        default_metrics_text().replace('on_missing = "reject"', 'on_missing = "count"')
     )
     cli.run("dlq", "redrive")
     assert cli.json("status")["queue"]["visible"] == 2
@@ -164,7 +173,8 @@ def test_demo_runs_and_is_idempotent(cli: Cli) -> None:
     assert "sales: Drinks ordered per day" in first.stdout
     assert "TotalSales" in first.stdout and "dead-letter queue: 1 message" in first.stdout
     rows = cli.json("report", "--format", "json")
-    assert sum(r["value"] for r in rows if r["dimension"] == "TotalSales") == 200
+    sales = [r for r in rows if r["metric"] == "sales" and r["dimension"] == "TotalSales"]
+    assert sum(r["value"] for r in sales) == 200
     cli.run("demo", "--orders", "200")
     assert cli.json("report", "--format", "json") == rows
 
@@ -219,11 +229,21 @@ def test_demo_serve_leaves_the_dashboard_running(cli: Cli) -> None:
 def test_the_worker_deletes_expired_markers(cli: Cli) -> None:
     cli.run("publish", str(EVENTS / "recorded-serverlesspresso-trace.json"))
     cli.run("worker", "--drain")
+    # Every counted event of the trace belongs to an order: its marker is in its order's state
+    # (one row per order, expiring with the dedup horizon like a marker).
     with sqlite3.connect(cli.db) as conn:
-        assert conn.execute("SELECT count(*) FROM markers").fetchone()[0] == 47
+        orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
+        assert conn.execute("SELECT count(*) FROM markers").fetchone()[0] == 0
+        assert orders == len(
+            {
+                e["detail"]["orderId"]
+                for e in recorded_trace()
+                if e["detail-type"].startswith("OrderM")
+            }
+        )
         conn.execute(
-            "UPDATE markers SET expires_at = 0 WHERE id IN (SELECT id FROM markers LIMIT 10)"
+            "UPDATE orders SET expires_at = 0 WHERE key IN (SELECT key FROM orders LIMIT 10)"
         )
     cli.run("worker", "--drain")  # a worker starting deletes what has expired
     with sqlite3.connect(cli.db) as conn:
-        assert conn.execute("SELECT count(*) FROM markers").fetchone()[0] == 37
+        assert conn.execute("SELECT count(*) FROM orders").fetchone()[0] == orders - 10

@@ -76,17 +76,24 @@ def expected_counts(events: dict[str, dict[str, Any]]) -> Counter[tuple[str, str
     want: Counter[tuple[str, str, str]] = Counter()
     for order in events.values():
         day = order["day"]
+        # These events name no shop (counted under "unknown") and no order (each stands
+        # alone: no wait is measured, a cancellation's drink is its own or "unknown").
         if order["kind"] == "sale":
             want["Aggregate", day, order["drink"]] += 1
             want["Aggregate", day, "TotalSales"] += 1
+            want["sales_by_shop#day", day, f'["unknown","{order["drink"]}"]'] += 1
+            want["sales_by_shop#day", day, "TotalSales"] += 1
             want["hourly_sales#hour", f"{day}T{order['hour']:02d}", "HourlyTotal"] += 1
-            for m in order["modifiers"]:
+            for m in set(order["modifiers"]):  # each distinct modifier once
                 want["modifiers#day", day, m] += 1
         elif order["kind"] == "completed":
             want["Completed", day, "TotalCompleted"] += 1
+            want["completions_by_shop#day", day, "unknown"] += 1
         elif order["kind"] == "cancelled":
-            want["Cancelled", day, order["drink"] if order["with_drink"] else "unknown"] += 1
+            drink = order["drink"] if order["with_drink"] else "unknown"
+            want["Cancelled", day, drink] += 1
             want["Cancelled", day, "TotalCancelled"] += 1
+            want["cancellations_by_shop#day", day, f'["unknown","{drink}"]'] += 1
     return want
 
 

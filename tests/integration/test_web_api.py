@@ -17,9 +17,16 @@ from presso_metrics.entrypoints.web import create_app
 from presso_metrics.entrypoints.worker import WorkerOptions, consume
 from tests.conftest import recorded_trace
 from tests.lambda_http import LambdaHttpClient
+from tests.unit.test_metrics_file import DEFAULT_METRICS
 
 SALES_ROWS = [
-    {"metric": "sales", "bucket": "2022-10-14", "dimension": d, "value": v}
+    {
+        "metric": "sales",
+        "bucket": "2022-10-14",
+        "dimension": d,
+        "value": v,
+        "dimensions": {} if d == "TotalSales" else {"drink": d},
+    }
     for d, v in [
         ("TotalSales", 29),
         ("Americano", 7),
@@ -79,7 +86,8 @@ def test_csv_download(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     assert (
-        response.text == "metric,bucket,dimension,value\ncompletions,2022-10-14,TotalCompleted,16\n"
+        response.text
+        == "metric,bucket,dimension,value,dimensions\ncompletions,2022-10-14,TotalCompleted,16,{}\n"
     )
 
 
@@ -95,7 +103,12 @@ def test_csv_download(client: TestClient) -> None:
         ("/api/metrics/sales", {"to": "yesterday"}, 400, "'to' must be a date written YYYY-MM-DD"),
         ("/api/metrics/sales", {"from": "2022-10-15", "to": "2022-10-14"}, 400, "send from <= to"),
         ("/api/metrics/sales", {"from": "2000-01-01", "to": "2022-10-14"}, 400, "longer than"),
-        ("/api/metrics/nope", {}, 404, "unknown metric 'nope'; the metrics are sales, completions"),
+        (
+            "/api/metrics/nope",
+            {},
+            404,
+            "unknown metric 'nope'; the metrics are sales, sales_by_shop",
+        ),
         ("/api/metrics/sales", {"format": "xml"}, 422, "json|csv"),
     ],
 )
@@ -109,13 +122,7 @@ def test_bad_requests_say_what_to_send(
 
 def test_definitions_and_span(client: TestClient) -> None:
     definitions = client.get("/api/metrics").json()
-    assert [d["name"] for d in definitions] == [
-        "sales",
-        "completions",
-        "cancellations",
-        "modifiers",
-        "hourly_sales",
-    ]
+    assert [d["name"] for d in definitions] == DEFAULT_METRICS
     sales = definitions[0]
     assert sales["total"] == "TotalSales" and sales["granularity"] == "day"
     assert sales["dimension"] == ["detail.drinkOrder.drink", "detail.order.drinkOrder.drink"]

@@ -18,6 +18,7 @@ from presso_metrics.domain.counting import (
     sum_increments,
 )
 from presso_metrics.domain.envelope import Envelope, Rejection, parse_envelope
+from presso_metrics.domain.lifecycle import figures
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.domain.metrics_file import load_metrics
 from tests.conftest import load_event, recorded_trace
@@ -33,14 +34,34 @@ def count(event: dict[str, Any], metrics: MetricSet, replay: ReplayPolicy = SKIP
 
 
 def increments(event: dict[str, Any], metrics: MetricSet) -> dict[CounterKey, int]:
+    """What the event counts for when it is the only event of its order: its own increments,
+    and the figures its order's correlated metrics hold with it alone."""
     result = count(event, metrics)
     assert isinstance(result, CountedEvent), result
-    return dict(result.increments)
+    out = dict(result.increments)
+    if result.order_event is not None:
+        for key, n in figures([result.order_event], metrics).items():
+            out[key] = out.get(key, 0) + n
+    return out
+
+
+def trace_figures(events: list[dict[str, Any]], metrics: MetricSet) -> dict[CounterKey, int]:
+    """The counters of a stream: every event's own increments, and each order's figures."""
+    results = [count(e, metrics) for e in events]
+    totals = sum_increments(r for r in results if isinstance(r, CountedEvent))
+    orders: dict[str, list[Any]] = {}
+    for r in results:
+        if isinstance(r, CountedEvent) and r.order_key is not None:
+            orders.setdefault(r.order_key, []).append(r.order_event)
+    for order in orders.values():
+        for key, n in figures(order, metrics).items():
+            totals[key] = totals.get(key, 0) + n
+    return totals
 
 
 def test_recorded_trace_gives_the_known_counts(metrics: MetricSet) -> None:
     results = [count(e, metrics) for e in recorded_trace()]
-    totals = sum_increments(r for r in results if isinstance(r, CountedEvent))
+    totals = trace_figures(recorded_trace(), metrics)
     day = "2022-10-14"
     sales = {
         k.dimension: v for k, v in totals.items() if k.partition == "Aggregate" and k.bucket == day
@@ -48,9 +69,13 @@ def test_recorded_trace_gives_the_known_counts(metrics: MetricSet) -> None:
     assert sales == RECORDED_SALES
     assert totals[CounterKey("Completed", day, "TotalCompleted")] == 16
     assert totals[CounterKey("Cancelled", day, "TotalCancelled")] == 2
-    assert totals[CounterKey("Cancelled", day, "unknown")] == 2
+    # Both cancellations name no drink; their orders' WaitingCompletion events do (issue #13).
+    cancelled = {k.dimension: n for k, n in totals.items() if k.partition == "Cancelled"}
+    assert cancelled == {"TotalCancelled": 2, "Americano": 1, "James Soda": 1}
     hourly = {k.bucket: v for k, v in totals.items() if k.partition == "hourly_sales#hour"}
     assert sum(hourly.values()) == 29 and set(hourly) == {"2022-10-14T12", "2022-10-14T13"}
+    wait = {k.attribute: n for k, n in totals.items() if k.partition == "wait_time#day"}
+    assert (wait["count"], wait["sum_ms"]) == (4, 94_000)
     assert not any(isinstance(r, Rejection) for r in results)
     # The other 136 events (NewOrder, WorkflowStarted, ...) are counted by no metric.
     assert Counter(type(r).__name__ for r in results) == {"CountedEvent": 47, "Skipped": 136}
@@ -60,8 +85,12 @@ def test_waiting_completion_counts_sale_modifiers_and_hour(metrics: MetricSet) -
     assert increments(load_event("waiting-completion.json"), metrics) == {
         CounterKey("Aggregate", "2024-05-01", "Flat White"): 1,
         CounterKey("Aggregate", "2024-05-01", "TotalSales"): 1,
+        # The sample names no shop (detail.eventId): counted under "unknown".
+        CounterKey("sales_by_shop#day", "2024-05-01", '["unknown","Flat White"]'): 1,
+        CounterKey("sales_by_shop#day", "2024-05-01", "TotalSales"): 1,
         CounterKey("modifiers#day", "2024-05-01", "Oat"): 1,
         CounterKey("hourly_sales#hour", "2024-05-01T13", "HourlyTotal"): 1,
+        # A WaitingCompletion alone starts a wait; nothing is measured until its completion.
     }
 
 
@@ -75,10 +104,12 @@ def test_cancellation_shapes(metrics: MetricSet) -> None:
     assert increments(load_event("order-cancelled-detailed.json"), metrics) == {
         CounterKey("Cancelled", "2024-05-02", "Espresso"): 1,
         CounterKey("Cancelled", "2024-05-02", "TotalCancelled"): 1,
+        CounterKey("cancellations_by_shop#day", "2024-05-02", '["unknown","Espresso"]'): 1,
     }
     assert increments(load_event("order-cancelled-state-machine.json"), metrics) == {
         CounterKey("Cancelled", "2024-05-02", "unknown"): 1,
         CounterKey("Cancelled", "2024-05-02", "TotalCancelled"): 1,
+        CounterKey("cancellations_by_shop#day", "2024-05-02", '["NYC","unknown"]'): 1,
     }
 
 
@@ -113,7 +144,7 @@ def test_overlong_dimension_is_rejected(metrics: MetricSet) -> None:
     event["detail"]["drinkOrder"]["drink"] = "x" * 10_000
     rejection = count(event, metrics)
     assert isinstance(rejection, Rejection) and rejection.reason == "dimension_too_long"
-    assert "max_dimension_length" in rejection.message
+    assert "max_dimension_length" in rejection.message or "max_length" in rejection.message
 
 
 def test_dimension_named_like_the_total_is_rejected(metrics: MetricSet) -> None:
@@ -129,12 +160,34 @@ def test_first_present_alternative_path_is_used(metrics: MetricSet) -> None:
     assert CounterKey("Cancelled", "2024-05-02", "Espresso") in keys
 
 
-def test_each_array_element_is_counted(metrics: MetricSet) -> None:
+def test_each_distinct_array_element_is_counted_once(metrics: MetricSet) -> None:
+    """An array dimension counts each distinct value once per event: an order of oat milk is
+    one oat milk however often the array repeats it (issue #11: it used to count each copy)."""
     event = load_event("waiting-completion.json")
     event["detail"]["drinkOrder"]["modifiers"] = ["Oat", "Double", "Oat", " "]
     keys = increments(event, metrics)
-    assert keys[CounterKey("modifiers#day", "2024-05-01", "Oat")] == 2
+    assert keys[CounterKey("modifiers#day", "2024-05-01", "Oat")] == 1
     assert keys[CounterKey("modifiers#day", "2024-05-01", "Double")] == 1
+
+
+def test_a_repeated_value_cannot_outweigh_the_total() -> None:
+    """Issue #11: `["Mocha"] * 30` in one event added 30 to Mocha but 1 to TotalSales."""
+    metrics = load_metrics(
+        """
+[metrics.sales]
+dimension = "detail.drinks"
+total = "TotalSales"
+[metrics.sales.events]
+detail-type = ["Sale"]
+"""
+    )
+    event = {**load_event("waiting-completion.json"), "detail-type": "Sale"}
+    event["detail"] = {"drinks": ["Mocha"] * 30}
+    keys = increments(event, metrics)
+    assert keys == {
+        CounterKey("sales#day", "2024-05-01", "Mocha"): 1,
+        CounterKey("sales#day", "2024-05-01", "TotalSales"): 1,
+    }
 
 
 def test_modifier_of_wrong_type_rejects_the_record(metrics: MetricSet) -> None:

@@ -27,8 +27,23 @@ def error_of(text: str) -> str:
     return str(raised.value)
 
 
-def test_default_file_declares_the_five_metrics(metrics: MetricSet) -> None:
-    assert metrics.names() == ["sales", "completions", "cancellations", "modifiers", "hourly_sales"]
+DEFAULT_METRICS = [
+    "sales",
+    "sales_by_shop",
+    "completions",
+    "completions_by_shop",
+    "cancellations",
+    "cancellations_by_shop",
+    "modifiers",
+    "hourly_sales",
+    "wait_time",
+    "wait_time_by_shop",
+    "hourly_wait_time",
+]
+
+
+def test_default_file_declares_the_metrics(metrics: MetricSet) -> None:
+    assert metrics.names() == DEFAULT_METRICS
     sales = metrics.get("sales")
     assert (sales.partition, sales.total, sales.granularity) == ("Aggregate", "TotalSales", "day")
     assert sales.dimension_paths == ["detail.drinkOrder.drink", "detail.order.drinkOrder.drink"]
@@ -38,6 +53,17 @@ def test_default_file_declares_the_five_metrics(metrics: MetricSet) -> None:
     assert metrics.get("modifiers").total is None
     assert metrics.get("hourly_sales").granularity == "hour"
     assert str(metrics.time_zone) == "UTC"
+    # The order lifecycle (issue #13): by shop, by the drink of the order, wait times.
+    assert metrics.get("sales_by_shop").labels == ("shop", "drink")
+    assert metrics.get("cancellations").correlated
+    assert metrics.get("cancellations").dimensions[0].from_order is not None
+    wait = metrics.get("wait_time")
+    assert (wait.kind, wait.correlate, wait.granularity) == (
+        "duration",
+        ("detail", "orderId"),
+        "day",
+    )
+    assert metrics.order_key == ("detail", "orderId")
 
 
 def test_rule_pattern_routes_exactly_the_counted_sample_events(metrics: MetricSet) -> None:
@@ -156,8 +182,8 @@ def test_default_text_is_the_packaged_file() -> None:
     "events",
     [
         'events = \'{"detail": {"n": [{"numeric": [">", 1e-400]}]}}\'',
-        "events = { detail = { n = [{ numeric = [\">\", 1e-400] }] } }",
-        "events = { detail = { n = [{ numeric = [\">\", 0.0000001] }] } }",
+        'events = { detail = { n = [{ numeric = [">", 1e-400] }] } }',
+        'events = { detail = { n = [{ numeric = [">", 0.0000001] }] } }',
     ],
 )
 def test_a_number_eventbridge_cannot_represent_is_refused(events: str) -> None:

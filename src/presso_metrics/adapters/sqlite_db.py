@@ -128,6 +128,32 @@ MIGRATIONS: list[tuple[str, str]] = [
             WHERE dedup_id IS NOT NULL;
         """,
     ),
+    (
+        # The order lifecycle: counters become attributes of an item (a duration's count, sum
+        # and histogram change together), each order keeps the events its metrics need, and a
+        # marker remembers what its event looked like (to tell a reused id from a redelivery).
+        "0006_order_lifecycle",
+        """
+        CREATE TABLE counters_v2 (
+            pk   TEXT NOT NULL,
+            sk   TEXT NOT NULL,
+            attr TEXT NOT NULL,
+            val  INTEGER NOT NULL,
+            PRIMARY KEY (pk, sk, attr)
+        ) WITHOUT ROWID;
+        INSERT INTO counters_v2 (pk, sk, attr, val) SELECT pk, sk, 'val', val FROM counters;
+        DROP TABLE counters;
+        ALTER TABLE counters_v2 RENAME TO counters;
+        CREATE TABLE orders (
+            key        TEXT PRIMARY KEY,
+            state      TEXT NOT NULL,
+            version    INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX orders_by_expiry ON orders (expires_at);
+        ALTER TABLE markers ADD COLUMN fingerprint TEXT;
+        """,
+    ),
 ]
 
 

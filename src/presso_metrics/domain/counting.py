@@ -1,21 +1,34 @@
 """What an event counts for: the counters it increments, or why it cannot be counted.
 
 Pure functions over :class:`Envelope` and :class:`MetricSet`. The result for one event is a
-:class:`CountedEvent` (its dedup marker and its increments), a :class:`Rejection`, or a
-:class:`Skipped` (a replay the operator did not opt in to, or an event no metric counts).
+:class:`CountedEvent` (its dedup marker, its increments, and what the order it belongs to needs of
+it), a :class:`Rejection`, or a :class:`Skipped` (a replay the operator did not opt in to, or an
+event no metric counts).
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from presso_metrics.domain.buckets import BucketError, bucket_of_local, local_time
-from presso_metrics.domain.counters import CounterKey
+from presso_metrics.domain.counters import CounterKey, dimension_text
+from presso_metrics.domain.dimensions import (
+    MAX_PARTITION_KEY_BYTES,
+    control_character,
+    find_values,
+    key_too_long,
+    missing,
+)
 from presso_metrics.domain.envelope import Envelope, Rejection
+from presso_metrics.domain.lifecycle import OrderEvent, figures
 from presso_metrics.domain.metrics import Metric, MetricSet
-from presso_metrics.domain.paths import MISSING, walk
+from presso_metrics.domain.paths import walk
 
 REPLAY_MODES = ("skip", "rebuild", "backfill")
 
@@ -26,6 +39,10 @@ class CountedEvent:
 
     marker: str
     increments: Mapping[CounterKey, int]
+    # The order this event belongs to (correlated metrics), and what they need of the event.
+    order_key: str | None = None
+    order_event: OrderEvent | None = None
+    fingerprint: str = ""  # per-field hashes: tells a reused id from a redelivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,126 +79,158 @@ def count_event(
     marker = envelope.identity
     event = envelope.raw
     selected = metrics.matching(event)
+    correlated = metrics.correlated
     if envelope.replay_name is not None:
         if replay.mode == "skip":
             return Skipped("replay")
         if replay.mode == "backfill":
+            # Backfilled under a marker of their own, plain metrics only (an order's state
+            # belongs to its original events).
             selected = tuple(m for m in selected if m.name in replay.metrics)
             marker = f"{marker}#backfill:{'+'.join(sorted(replay.metrics))}"
-    if not selected:
-        return Skipped("unmatched")
+            correlated = ()
+    try:
+        local = local_time(envelope.time, metrics.time_zone)
+    except BucketError:
+        return Rejection(
+            "time_out_of_range",
+            f"time {envelope.time.isoformat()} cannot be placed in a day in {metrics.time_zone}",
+            "time",
+        )
     increments: dict[CounterKey, int] = {}
-    local = None
     for metric in selected:
-        if local is None:
-            try:
-                local = local_time(envelope.time, metrics.time_zone)
-            except BucketError:
-                return Rejection(
-                    "time_out_of_range",
-                    f"time {envelope.time.isoformat()} cannot be placed in a "
-                    f"{metric.granularity} in {metrics.time_zone}",
-                    "time",
-                    metric.name,
-                )
-        bucket = bucket_of_local(local, metric.granularity)
-        if metric.dimension:
-            values = dimension_values(event, metric)
-            if isinstance(values, Rejection):
-                return values
-            if values is None:  # the event has no value for the dimension
-                if metric.on_missing == "skip":
-                    continue
-                values = (metric.missing_label,)
-            for value in values:
-                key = CounterKey(metric.partition, bucket, value)
-                increments[key] = increments.get(key, 0) + 1
-        if metric.total:
-            key = CounterKey(metric.partition, bucket, metric.total)
-            increments[key] = increments.get(key, 0) + 1
-    if not increments:
+        if metric.correlated:
+            continue  # counted through its order
+        problem = _count_plain(
+            event, metric, bucket_of_local(local, metric.granularity), increments
+        )
+        if problem is not None:
+            return problem
+    order = _order_event(envelope, marker, correlated) if correlated else None
+    if isinstance(order, Rejection):
+        return order
+    if order is None and not increments:
         return Skipped("unmatched")
-    return CountedEvent(marker, increments)
+    fingerprint = _fingerprint(event)
+    if order is None:
+        return CountedEvent(marker, increments, fingerprint=fingerprint)
+    order_event = OrderEvent(marker, order[1].time_ms, order[1].roles, order[1].values, fingerprint)
+    if order[0] is None:
+        # No order to follow (no order id): its correlated figures are its own alone.
+        for key, n in figures([order_event], metrics).items():
+            increments[key] = increments.get(key, 0) + n
+        return CountedEvent(marker, increments, fingerprint=fingerprint)
+    return CountedEvent(marker, increments, order[0], order_event, fingerprint)
 
 
-def dimension_values(
-    event: Mapping[str, Any], metric: Metric
-) -> tuple[str, ...] | Rejection | None:
-    """The metric's dimension values in ``event``: the first present alternative path.
-
-    ``None`` when no path is present (or the value is null, empty or blank) and the metric
-    does not reject that; a :class:`Rejection` for a wrong type, an over-long value, or a
-    value that would collide with the metric's total.
-    """
-    found = MISSING
-    used = metric.dimension[0]
-    for path in metric.dimension:
-        value = walk(event, path)
-        if value is not MISSING and value is not None:
-            found, used = value, path
-            break
-    if (
-        type(found) is str
-        and found.strip()
-        and len(found) <= metric.max_dimension_length
-        and found != metric.total
-    ):
-        return (found,)  # the common case
-    field = ".".join(used)
-    if isinstance(found, str):
-        values: list[Any] = [found]
-    elif isinstance(found, list):
-        values = found
-    elif found is MISSING:
-        values = []
-    else:
-        return Rejection(
-            "dimension_wrong_type",
-            f"{field} must be a string (or an array of strings), not {type(found).__name__}",
-            field,
-            metric.name,
-        )
-    out = []
-    for v in values:
-        if not isinstance(v, str):
-            return Rejection(
-                "dimension_wrong_type",
-                f"{field} must hold strings, not {type(v).__name__}",
-                field,
-                metric.name,
-            )
-        if not v.strip():
-            continue
-        if len(v) > metric.max_dimension_length:
-            return Rejection(
-                "dimension_too_long",
-                f"{field} is {len(v)} characters long; metric {metric.name} accepts at most "
-                f"{metric.max_dimension_length} (max_dimension_length in the metrics file)",
-                field,
-                metric.name,
-            )
-        if v == metric.total:
-            return Rejection(
-                "dimension_reserved",
-                f"{field} is {v!r}, the name of metric {metric.name}'s total",
-                field,
-                metric.name,
-            )
-        out.append(v)
-    if out:
-        return tuple(out)
-    if metric.on_missing == "reject":
-        paths = " or ".join(".".join(p) for p in metric.dimension)
-        return Rejection(
-            "dimension_missing",
-            f"the event has no {metric.dimension_label} ({paths}) and metric {metric.name} "
-            "requires one",
-            field,
-            metric.name,
-        )
-    if isinstance(found, list):
-        return ()  # an empty (or all-blank) array: no values, so nothing to count
+def _count_plain(
+    event: Mapping[str, Any], metric: Metric, bucket: str, increments: dict[CounterKey, int]
+) -> Rejection | None:
+    per_dimension: list[tuple[str, ...]] = []
+    for dim in metric.dimensions:
+        values = find_values(event, dim, metric.name, metric.total)
+        if isinstance(values, Rejection):
+            return values
+        if not values and dim.on_missing == "reject":
+            return missing(dim, metric.name)
+        if values is None:
+            if dim.on_missing == "skip":
+                return None
+            values = (dim.missing_label,)
+        per_dimension.append(values)
+    if per_dimension:
+        for combo in itertools.product(*per_dimension):
+            key = CounterKey(metric.partition, bucket, dimension_text(combo))
+            problem = key_too_long(key.sort_key, metric.dimensions, metric.name)
+            if problem is not None:
+                return problem
+            increments[key] = increments.get(key, 0) + 1
+    if metric.total:
+        key = CounterKey(metric.partition, bucket, metric.total)
+        increments[key] = increments.get(key, 0) + 1
     return None
+
+
+def _order_event(
+    envelope: Envelope, marker: str, correlated: tuple[Metric, ...]
+) -> tuple[str | None, OrderEvent] | Rejection | None:
+    """The order ``envelope`` belongs to and what its correlated metrics need of it; None when
+    it plays no part in any order."""
+    event = envelope.raw
+    roles: set[str] = set()
+    values: dict[str, tuple[str, ...]] = {}
+    for metric in correlated:
+        main = metric.pattern.matches(event)
+        if main:
+            roles.add(metric.name)
+        if metric.start is not None and metric.start.matches(event):
+            roles.add(f"{metric.name}.start")
+        for dim in metric.dimensions:
+            source = dim.from_order is not None and dim.from_order.matches(event)
+            if not (main or source):
+                continue
+            found = find_values(event, dim, metric.name, metric.total)
+            if isinstance(found, Rejection):
+                return found
+            if main and not found and dim.on_missing == "reject" and dim.from_order is None:
+                return missing(dim, metric.name)
+            key = f"{metric.name}.{dim.label}"
+            if found:
+                values[key] = found
+            if source:
+                roles.add(f"{key}@")
+    if not roles:
+        return None
+    order = _order_id(event, correlated[0])
+    if isinstance(order, Rejection):
+        return order
+    time_ms = int(envelope.time.timestamp() * 1000)
+    return order, OrderEvent(marker, time_ms, frozenset(roles), values)
+
+
+def _order_id(event: Mapping[str, Any], metric: Metric) -> str | Rejection | None:
+    assert metric.correlate is not None
+    value = walk(event, metric.correlate)
+    if not isinstance(value, str) or not value.strip():
+        return None  # not part of an order we can follow
+    field = ".".join(metric.correlate)
+    if control_character(value) is not None or len(value) > 512:
+        return Rejection(
+            "order_id_invalid",
+            f"{field} must be text of at most 512 characters without control characters",
+            field,
+            metric.name,
+        )
+    if len(("ORDER#" + value).encode("utf-8", "surrogatepass")) > MAX_PARTITION_KEY_BYTES:
+        return Rejection(
+            "order_id_invalid",
+            f"{field} is longer than the store's keys allow ({MAX_PARTITION_KEY_BYTES} bytes)",
+            field,
+            metric.name,
+        )
+    return value
+
+
+FINGERPRINT_FIELDS = ("source", "detail-type", "time", "detail")
+
+
+def _fingerprint(event: Mapping[str, Any]) -> str:
+    """A short hash of each field that makes an event what it is, to tell a redelivery (same
+    content) from a reused id (different content) and say which fields differ."""
+    parts = []
+    for name in FINGERPRINT_FIELDS:
+        digest = hashlib.blake2b(
+            orjson.dumps(event.get(name), option=orjson.OPT_SORT_KEYS), digest_size=4
+        )
+        parts.append(f"{name}={digest.hexdigest()}")
+    return ",".join(parts)
+
+
+def differing_fields(first: str, second: str) -> list[str]:
+    """The fields whose hashes differ between two fingerprints."""
+    a = dict(p.split("=", 1) for p in first.split(",") if "=" in p)
+    b = dict(p.split("=", 1) for p in second.split(",") if "=" in p)
+    return [name for name in FINGERPRINT_FIELDS if a.get(name) != b.get(name)]
 
 
 def sum_increments(events: Iterable[CountedEvent]) -> dict[CounterKey, int]:

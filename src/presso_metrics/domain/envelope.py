@@ -21,7 +21,11 @@ ORIGIN_RESOURCE_PREFIX = "urn:presso-metrics:event-id:"
 # EventBridge's own limit on an event is 256 KiB.
 DEFAULT_MAX_RECORD_BYTES = 256 * 1024
 DEFAULT_MAX_FUTURE = timedelta(days=1)
+DEFAULT_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_ID_LENGTH = 512
+# An event's marker is stored under "EVENT#<id>" (DynamoDB: a partition key, at most 2,048
+# bytes); ids are bounded in bytes too, the same on every backend.
+MAX_ID_BYTES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,7 @@ def parse_envelope(
     now: datetime,
     max_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     max_future: timedelta = DEFAULT_MAX_FUTURE,
+    earliest: datetime = DEFAULT_EARLIEST,
 ) -> Envelope | Rejection:
     """Parse an SQS message body holding an EventBridge event."""
     if not isinstance(body, str):
@@ -80,18 +85,28 @@ def parse_envelope(
         return Rejection(
             "not_an_envelope", "the body is JSON but not an object, so not an EventBridge event"
         )
-    return envelope_of(event, now=now, max_future=max_future)
+    return envelope_of(event, now=now, max_future=max_future, earliest=earliest)
 
 
 def envelope_of(
-    event: dict[str, Any], *, now: datetime, max_future: timedelta = DEFAULT_MAX_FUTURE
+    event: dict[str, Any],
+    *,
+    now: datetime,
+    max_future: timedelta = DEFAULT_MAX_FUTURE,
+    earliest: datetime = DEFAULT_EARLIEST,
 ) -> Envelope | Rejection:
     """Validate an already-parsed EventBridge event."""
     event_id = event.get("id")
     if not isinstance(event_id, str) or not event_id:
         return _field_problem(event, "id", "a non-empty string")
-    if len(event_id) > MAX_ID_LENGTH:
-        return Rejection("wrong_type", f"id is longer than {MAX_ID_LENGTH} characters", "id")
+    id_bytes = len(event_id.encode("utf-8", "surrogatepass"))
+    if len(event_id) > MAX_ID_LENGTH or id_bytes > MAX_ID_BYTES:
+        return Rejection(
+            "id_too_long",
+            f"id is {len(event_id)} characters ({id_bytes} bytes); ids are at most "
+            f"{MAX_ID_LENGTH} characters and {MAX_ID_BYTES} bytes",
+            "id",
+        )
     detail_type = event.get("detail-type")
     if not isinstance(detail_type, str):
         return _field_problem(event, "detail-type", "a string")
@@ -120,6 +135,13 @@ def envelope_of(
             f"({now.isoformat(timespec='seconds')}); fix the producer's clock",
             "time",
         )
+    if time < earliest:
+        return Rejection(
+            "time_out_of_range",
+            f"time {raw_time[:40]} is before {earliest.date().isoformat()}, the earliest event "
+            "time the metrics file accepts (event_time.earliest); fix the producer, or lower it",
+            "time",
+        )
     replay = event.get("replay-name")
     if replay is not None and not isinstance(replay, str):
         return _field_problem(event, "replay-name", "a string")
@@ -132,7 +154,7 @@ def _identity(event: dict[str, Any], event_id: str) -> str:
         for r in resources:
             if isinstance(r, str) and r.startswith(ORIGIN_RESOURCE_PREFIX):
                 origin = r[len(ORIGIN_RESOURCE_PREFIX) :]
-                if origin and len(origin) <= MAX_ID_LENGTH:
+                if origin and len(origin.encode("utf-8", "surrogatepass")) <= MAX_ID_BYTES:
                     return origin
     return event_id
 

@@ -10,26 +10,38 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from presso_metrics.domain.buckets import GRANULARITIES
 from presso_metrics.domain.metrics import (
+    DEFAULT_DURATION_BOUNDS,
+    DEFAULT_EARLIEST_EVENT_TIME,
+    DEFAULT_MAX_AHEAD,
+    KINDS,
+    MAX_DIMENSIONS,
     ON_MISSING,
     RESERVED_PARTITIONS,
+    Dimension,
+    EventTimeBounds,
     Metric,
     MetricSet,
     zone_named,
 )
 from presso_metrics.domain.patterns import EventPattern, compile_pattern
+from presso_metrics.domain.toml_locations import Locator
 from presso_metrics.exceptions import ConfigError, PatternError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_ -]{0,39}$")
 _METRIC_KEYS = {
     "description",
     "events",
+    "kind",
     "dimension",
     "dimension_label",
+    "dimensions",
     "on_missing",
     "missing_label",
     "granularity",
@@ -38,7 +50,22 @@ _METRIC_KEYS = {
     "max_dimension_values",
     "max_dimension_length",
     "overflow_label",
+    "correlate",
+    "start",
+    "bounds",
 }
+_DIMENSION_KEYS = {
+    "label",
+    "path",
+    "on_missing",
+    "missing_label",
+    "max_values",
+    "max_length",
+    "overflow_label",
+    "from_order",
+}
+# DynamoDB keeps one item per dimension listing its values; an item holds at most 400 KB.
+MAX_REGISTRY_BYTES = 300 * 1024
 
 
 def load_metrics(text: str, origin: str = "<metrics>") -> MetricSet:
@@ -49,18 +76,18 @@ def load_metrics(text: str, origin: str = "<metrics>") -> MetricSet:
         doc = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{origin}: not valid TOML: {e}") from None
-    where = _Locator(text, origin)
-    unknown = set(doc) - {"time_zone", "metrics"}
+    where = Locator(text, origin)
+    unknown = set(doc) - {"time_zone", "metrics", "event_time"}
     if unknown:
         key = sorted(unknown)[0]
         raise ConfigError(
-            f"{where.key(None, key)}: unknown key '{key}'; "
-            "the top level holds time_zone and [metrics.<name>] tables"
+            f"{where.top(key)}: unknown key '{key}'; the top level holds time_zone, "
+            "[event_time] and [metrics.<name>] tables"
         )
     zone_name = doc.get("time_zone", "UTC")
     if not isinstance(zone_name, str):
-        raise ConfigError(f"{where.key(None, 'time_zone')}: time_zone must be a string")
-    zone = zone_named(zone_name, where.key(None, "time_zone"))
+        raise ConfigError(f"{where.top('time_zone')}: time_zone must be a string")
+    zone = zone_named(zone_name, where.top("time_zone"))
     tables = doc.get("metrics")
     if not isinstance(tables, dict) or not tables:
         raise ConfigError(
@@ -68,10 +95,76 @@ def load_metrics(text: str, origin: str = "<metrics>") -> MetricSet:
         )
     metrics = tuple(_metric(name, spec, where) for name, spec in tables.items())
     _check_unique(metrics, where)
-    return MetricSet(metrics, zone, origin)
+    _check_correlation(metrics, where)
+    return MetricSet(metrics, zone, origin, _event_time(doc.get("event_time"), where))
 
 
-def _metric(name: str, spec: Any, where: _Locator) -> Metric:
+class _Table:
+    """One table of the file, read with errors that name the file, line and key."""
+
+    def __init__(self, spec: dict[str, Any], name: str, title: str, where: Locator) -> None:
+        self.spec = spec
+        self.name = name  # the metric
+        self.title = title  # how the table is called in messages: metrics.sales.dimensions[1]
+        self.where = where
+
+    def at(self, key: str) -> str:
+        return self.where.key(self.name, key)
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.at(key)}: {self.title}.{key} {message}")
+
+    def text(self, key: str, default: str | None, *, limit: int = 100) -> str | None:
+        if key not in self.spec:
+            return default
+        value = self.spec[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "must be a non-empty string")
+        if len(value) > limit:
+            raise self.fail(key, f"is longer than {limit} characters")
+        return value
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...], why: str = "") -> str:
+        value = self.text(key, default) or default
+        if value not in choices:
+            raise ConfigError(f"{self.at(key)}: {key} must be one of {', '.join(choices)}{why}")
+        return value
+
+    def number(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.spec.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise self.fail(key, f"must be a whole number from {low} to {high}")
+        return value
+
+    def pattern(self, key: str) -> EventPattern:
+        return _pattern(self.spec[key], self.at(key), self.title, key)
+
+    def path(self, key: str) -> tuple[str, ...]:
+        value = self.spec[key]
+        if not isinstance(value, str) or not all(part for part in value.split(".")):
+            raise self.fail(key, "must be a dotted path such as 'detail.orderId'")
+        return tuple(value.split("."))
+
+    def paths(self, key: str) -> tuple[tuple[str, ...], ...]:
+        raw = self.spec[key]
+        paths = [raw] if isinstance(raw, str) else raw
+        if not isinstance(paths, list) or not paths:
+            raise self.fail(
+                key,
+                "must be a path such as 'detail.drinkOrder.drink' or a list of alternative paths",
+            )
+        out = []
+        for p in paths:
+            if not isinstance(p, str) or not all(part for part in p.split(".")):
+                raise ConfigError(
+                    f"{self.at(key)}: {self.title}.{key}: {p!r} is not a dotted path such as "
+                    "'detail.drinkOrder.drink'"
+                )
+            out.append(tuple(p.split(".")))
+        return tuple(out)
+
+
+def _metric(name: str, spec: Any, where: Locator) -> Metric:
     if not _NAME.match(name):
         raise ConfigError(
             f"{where.table(name)}: metric name {name!r} must be lower case letters, digits and "
@@ -86,93 +179,217 @@ def _metric(name: str, spec: Any, where: _Locator) -> Metric:
             f"{where.key(name, key)}: unknown key '{key}' in metrics.{name}; "
             "known keys: " + ", ".join(sorted(_METRIC_KEYS))
         )
-
-    def text(key: str, default: str | None) -> str | None:
-        if key not in spec:
-            return default
-        value = spec[key]
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{where.key(name, key)}: metrics.{name}.{key} must be a string")
-        return value
-
-    def number(key: str, default: int, low: int, high: int) -> int:
-        value = spec.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise ConfigError(
-                f"{where.key(name, key)}: metrics.{name}.{key} must be a whole number "
-                f"from {low} to {high}"
-            )
-        return value
-
+    table = _Table(spec, name, f"metrics.{name}", where)
     if "events" not in spec:
         raise ConfigError(
             f"{where.table(name)}: metrics.{name} needs 'events', the EventBridge pattern of the "
             "events it counts"
         )
-    pattern = _pattern(name, spec["events"], where)
-    granularity = text("granularity", "day")
+    kind = table.choice("kind", "count", KINDS, " (count events, or measure a duration)")
+    granularity = table.text("granularity", "day") or "day"
     if granularity not in GRANULARITIES:
         raise ConfigError(
-            f"{where.key(name, 'granularity')}: granularity {granularity!r} is not one of "
+            f"{table.at('granularity')}: granularity {granularity!r} is not one of "
             + ", ".join(GRANULARITIES)
         )
-    dimension = _dimension(name, spec.get("dimension"), where)
-    on_missing = text("on_missing", "reject")
-    if on_missing not in ON_MISSING:
+    correlate = table.path("correlate") if "correlate" in spec else None
+    dimensions = _dimensions(table, correlate is not None)
+    total = table.text("total", None)
+    partition = table.text("partition", f"{name}#{granularity}") or ""
+    if partition.startswith(RESERVED_PARTITIONS):
         raise ConfigError(
-            f"{where.key(name, 'on_missing')}: on_missing must be one of "
-            + ", ".join(ON_MISSING)
-            + " (reject the record, skip this metric for it, or count it under missing_label)"
+            f"{table.at('partition')}: partition {partition!r} is reserved; choose another name"
         )
-    total = text("total", None)
-    if not dimension and not total:
+    start: EventPattern | None = None
+    bounds: tuple[int, ...] = ()
+    if kind == "duration":
+        start, bounds = _duration(table, correlate, total)
+    elif not dimensions and not total:
         raise ConfigError(
             f"{where.table(name)}: metrics.{name} has neither a dimension nor a total, "
             "so it would count nothing; add 'total = \"...\"'"
         )
-    partition = text("partition", f"{name}#{granularity}")
-    assert partition is not None and granularity is not None and on_missing is not None
-    if partition.startswith(RESERVED_PARTITIONS):
-        raise ConfigError(
-            f"{where.key(name, 'partition')}: partition {partition!r} is reserved; "
-            "choose another name"
-        )
-    for key in ("total", "missing_label", "overflow_label"):
-        value = spec.get(key)
-        if isinstance(value, str) and len(value) > 100:
-            raise ConfigError(f"{where.key(name, key)}: {key} is longer than 100 characters")
+    for key in ("start", "bounds"):
+        if key in spec and kind != "duration":
+            raise table.fail(key, 'is for duration metrics (kind = "duration")')
     return Metric(
         name=name,
-        pattern=pattern,
+        pattern=table.pattern("events"),
         granularity=granularity,
-        dimension=dimension,
-        dimension_label=text("dimension_label", "dimension") or "dimension",
-        on_missing=on_missing,
-        missing_label=text("missing_label", "unknown") or "unknown",
+        dimensions=dimensions,
         total=total,
         partition=partition,
-        max_dimension_values=number("max_dimension_values", 100, 1, 10_000),
-        max_dimension_length=number("max_dimension_length", 100, 1, 1_000),
-        overflow_label=text("overflow_label", "other") or "other",
-        description=text("description", "") or "",
+        description=table.text("description", "", limit=500) or "",
+        kind=kind,
+        correlate=correlate,
+        start=start,
+        bounds=bounds,
     )
 
 
-def _pattern(name: str, raw: Any, where: _Locator) -> EventPattern:
-    location = where.key(name, "events")
+def _duration(
+    table: _Table, correlate: tuple[str, ...] | None, total: str | None
+) -> tuple[EventPattern, tuple[int, ...]]:
+    if correlate is None:
+        raise table.fail(
+            "kind",
+            "is a duration, which needs 'correlate', the path of what the start and end events "
+            "share (such as 'detail.orderId')",
+        )
+    if "start" not in table.spec:
+        raise table.fail("kind", "is a duration, which needs 'start', the pattern of its start")
+    if total is not None:
+        raise table.fail("total", "is for counts: a duration reports its count and sum itself")
+    raw = table.spec.get("bounds", list(DEFAULT_DURATION_BOUNDS))
+    if (
+        not isinstance(raw, list)
+        or not 1 <= len(raw) <= 40
+        or not all(isinstance(b, int) and not isinstance(b, bool) and b > 0 for b in raw)
+        or raw != sorted(set(raw))
+    ):
+        raise table.fail(
+            "bounds", "must be 1 to 40 whole numbers of seconds, ascending, such as [60, 120, 300]"
+        )
+    return table.pattern("start"), tuple(raw)
+
+
+def _dimensions(table: _Table, correlated: bool) -> tuple[Dimension, ...]:
+    spec = table.spec
+    if "dimensions" in spec:
+        legacy = sorted(
+            k
+            for k in (
+                "dimension",
+                "dimension_label",
+                "on_missing",
+                "missing_label",
+                "max_dimension_values",
+                "max_dimension_length",
+                "overflow_label",
+            )
+            if k in spec
+        )
+        if legacy:
+            raise table.fail(
+                legacy[0], "belongs in the [[...dimensions]] tables when 'dimensions' is given"
+            )
+        raw = spec["dimensions"]
+        if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_DIMENSIONS:
+            raise table.fail("dimensions", f"must be 1 to {MAX_DIMENSIONS} [[dimensions]] tables")
+        tables = []
+        for i, item in enumerate(raw):
+            title = f"{table.title}.dimensions[{i}]"
+            if not isinstance(item, dict):
+                raise table.fail("dimensions", "must hold tables")
+            unknown = set(item) - _DIMENSION_KEYS
+            if unknown:
+                raise ConfigError(
+                    f"{table.at('dimensions')}: unknown key '{sorted(unknown)[0]}' in {title}; "
+                    "known keys: " + ", ".join(sorted(_DIMENSION_KEYS))
+                )
+            if "label" not in item or "path" not in item:
+                raise table.fail("dimensions", f"[{i}] needs a 'label' and a 'path'")
+            tables.append(_Table(item, table.name, title, table.where))
+        dims = tuple(_dimension(t, "label", "path", "max_values", "max_length") for t in tables)
+    elif "dimension" in spec:
+        dims = (
+            _dimension(
+                table,
+                "dimension_label",
+                "dimension",
+                "max_dimension_values",
+                "max_dimension_length",
+            ),
+        )
+    else:
+        # Checked, though without a dimension they have nothing to say.
+        for key in ("max_dimension_values", "max_dimension_length"):
+            if key in spec:
+                table.number(key, 100, 1, 10_000 if key.endswith("values") else 1_000)
+        if "on_missing" in spec:
+            table.choice("on_missing", "reject", ON_MISSING)
+        return ()
+    labels = [d.label for d in dims]
+    if len(set(labels)) != len(labels):
+        raise table.fail("dimensions", f"labels must differ; {labels[0]!r} is used twice")
+    for t, d in zip(tables if "dimensions" in spec else [table], dims, strict=True):
+        if d.from_order is not None and not correlated:
+            raise t.fail("from_order", "needs the metric's 'correlate' path to find the order")
+        if d.from_order is not None and d.on_missing == "reject":
+            raise t.fail(
+                "on_missing",
+                "cannot be 'reject' with from_order: the order's event may arrive later; use "
+                "'count' (counted under missing_label until it does) or 'skip'",
+            )
+    return dims
+
+
+def _dimension(
+    t: _Table, label_key: str, path_key: str, values_key: str, length_key: str
+) -> Dimension:
+    max_values = t.number(values_key, 100, 1, 10_000)
+    max_length = t.number(length_key, 100, 1, 1_000)
+    if max_values * (max_length * 4 + 3) > MAX_REGISTRY_BYTES:
+        raise t.fail(
+            values_key,
+            f"× {length_key} is too large: the {max_values} values of up to {max_length} "
+            f"characters a dimension may keep must fit one DynamoDB item "
+            f"({MAX_REGISTRY_BYTES // 1024} KB at 4 bytes a character); lower one of them",
+        )
+    label = t.text(label_key, "dimension") or "dimension"
+    if not _LABEL.match(label):
+        raise t.fail(label_key, "must be a short name: letters, digits, spaces, _ or -")
+    return Dimension(
+        label=label,
+        paths=t.paths(path_key),
+        on_missing=t.choice(
+            "on_missing",
+            "reject",
+            ON_MISSING,
+            " (reject the record, skip this metric for it, or count it under missing_label)",
+        ),
+        missing_label=t.text("missing_label", "unknown") or "unknown",
+        max_values=max_values,
+        max_length=max_length,
+        overflow_label=t.text("overflow_label", "other") or "other",
+        from_order=t.pattern("from_order") if "from_order" in t.spec else None,
+    )
+
+
+def _event_time(raw: Any, where: Locator) -> EventTimeBounds:
+    if raw is None:
+        return EventTimeBounds()
+    at = where.top("event_time")
+    if not isinstance(raw, dict) or set(raw) - {"earliest", "max_ahead_hours"}:
+        raise ConfigError(
+            f"{at}: [event_time] holds 'earliest' (a date such as 2000-01-01) and "
+            "'max_ahead_hours' (a whole number)"
+        )
+    earliest = raw.get("earliest", DEFAULT_EARLIEST_EVENT_TIME)
+    if isinstance(earliest, datetime):
+        earliest = earliest if earliest.tzinfo else earliest.replace(tzinfo=UTC)
+    elif isinstance(earliest, date):
+        earliest = datetime(earliest.year, earliest.month, earliest.day, tzinfo=UTC)
+    else:
+        raise ConfigError(f"{at}: event_time.earliest must be a TOML date such as 2000-01-01")
+    ahead = raw.get("max_ahead_hours", int(DEFAULT_MAX_AHEAD.total_seconds() // 3600))
+    if not isinstance(ahead, int) or isinstance(ahead, bool) or not 0 <= ahead <= 24 * 366:
+        raise ConfigError(f"{at}: event_time.max_ahead_hours must be a whole number of hours")
+    return EventTimeBounds(earliest, timedelta(hours=ahead))
+
+
+def _pattern(raw: Any, at: str, owner: str, key: str) -> EventPattern:
     if isinstance(raw, str):  # JSON text: the only way to write null, which TOML lacks
         try:
             raw = json.loads(raw, parse_float=Decimal)
         except json.JSONDecodeError as e:
-            raise ConfigError(f"{location}: metrics.{name}.events is not valid JSON: {e}") from None
+            raise ConfigError(f"{at}: {owner}.{key} is not valid JSON: {e}") from None
     try:
         compile_pattern(raw)  # checked with the numbers as written
         return compile_pattern(_floats(raw))  # the rule pattern is JSON: numbers as floats
     except PatternError as e:
-        at = f" at events.{e.path}" if e.path else ""
-        raise ConfigError(
-            f"{location}: metrics.{name}: bad event pattern{at}: {e.message}"
-        ) from None
+        where = f" at {key}.{e.path}" if e.path else ""
+        raise ConfigError(f"{at}: {owner}: bad event pattern{where}: {e.message}") from None
 
 
 def _floats(value: Any) -> Any:
@@ -186,28 +403,7 @@ def _floats(value: Any) -> Any:
     return value
 
 
-def _dimension(name: str, raw: Any, where: _Locator) -> tuple[tuple[str, ...], ...]:
-    if raw is None:
-        return ()
-    paths = [raw] if isinstance(raw, str) else raw
-    location = where.key(name, "dimension")
-    if not isinstance(paths, list) or not paths:
-        raise ConfigError(
-            f"{location}: metrics.{name}.dimension must be a path such as "
-            "'detail.drinkOrder.drink' or a list of alternative paths"
-        )
-    out = []
-    for p in paths:
-        if not isinstance(p, str) or not all(part for part in p.split(".")):
-            raise ConfigError(
-                f"{location}: metrics.{name}.dimension: {p!r} is not a dotted path "
-                "such as 'detail.drinkOrder.drink'"
-            )
-        out.append(tuple(p.split(".")))
-    return tuple(out)
-
-
-def _check_unique(metrics: tuple[Metric, ...], where: _Locator) -> None:
+def _check_unique(metrics: tuple[Metric, ...], where: Locator) -> None:
     seen: dict[str, str] = {}
     for m in metrics:
         if m.partition in seen:
@@ -218,40 +414,14 @@ def _check_unique(metrics: tuple[Metric, ...], where: _Locator) -> None:
         seen[m.partition] = m.name
 
 
-class _Locator:
-    """Finds the line of a table or key in the metrics file, for error messages."""
-
-    def __init__(self, text: str, origin: str) -> None:
-        self.lines = text.splitlines()
-        self.origin = origin
-
-    def _header(self, name: str, suffix: str = "") -> int | None:
-        rx = re.compile(
-            r"^\s*\[\s*metrics\s*\.\s*[\"']?" + re.escape(name) + r"[\"']?" + suffix + r"\s*\]"
+def _check_correlation(metrics: tuple[Metric, ...], where: Locator) -> None:
+    """Every metric that follows an order follows it by the same path: an event belongs to one
+    order, whose state is kept in one place."""
+    paths = {m.correlate for m in metrics if m.correlated and m.correlate is not None}
+    if len(paths) > 1:
+        first = next(m.correlate for m in metrics if m.correlated)
+        m = next(m for m in metrics if m.correlated and m.correlate != first)
+        raise ConfigError(
+            f"{where.key(m.name, 'correlate')}: metrics.{m.name}.correlate differs from another "
+            "metric's; every metric that follows an order must use the same path"
         )
-        for i, line in enumerate(self.lines):
-            if rx.match(line):
-                return i
-        return None
-
-    def table(self, name: str) -> str:
-        i = self._header(name)
-        return f"{self.origin}:{i + 1}" if i is not None else self.origin
-
-    def key(self, name: str | None, key: str) -> str:
-        start = 0
-        if name is not None:
-            sub = self._header(name, r"\s*\.\s*" + re.escape(key))
-            if sub is not None:
-                return f"{self.origin}:{sub + 1}"
-            header = self._header(name)
-            if header is None:
-                return self.origin
-            start = header + 1
-        rx = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
-        for i in range(start, len(self.lines)):
-            if self.lines[i].lstrip().startswith("["):
-                break
-            if rx.match(self.lines[i]):
-                return f"{self.origin}:{i + 1}"
-        return self.table(name) if name is not None else self.origin

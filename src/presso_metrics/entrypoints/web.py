@@ -30,20 +30,28 @@ STATIC = Path(str(resources.files("presso_metrics").joinpath("entrypoints/static
 class MetricRow(BaseModel):
     metric: str
     bucket: str
-    dimension: str
-    value: int
+    dimension: str = Field(description="What the value counts: a value, a total, a figure")
+    value: int | float
+    dimensions: dict[str, str] = Field(
+        description="Each dimension's label and value; {} for a total"
+    )
 
 
 class MetricDefinition(BaseModel):
     name: str
     description: str
+    kind: str
     events: dict[str, Any]
     dimension: list[str] | None
     dimension_label: str | None
     on_missing: str | None
+    dimensions: list[dict[str, Any]]
     granularity: str
     total: str | None
     partition: str
+    correlate: str | None = None
+    start: dict[str, Any] | None = None
+    bounds_seconds: list[int] | None = None
 
 
 class Span(BaseModel):
