@@ -101,7 +101,7 @@ def _count_row(metric: Metric, counter: Counter) -> Row:
 
 
 def _values(metric: Metric, text: str) -> tuple[str, ...] | None:
-    if not metric.dimensions or text == NO_DIMENSION and metric.kind == "duration":
+    if not metric.dimensions or (text == NO_DIMENSION and metric.kind == "duration"):
         return None
     return dimension_values(text, len(metric.dimensions))
 
@@ -192,9 +192,7 @@ def _duration_table(metric: Metric, rows: Sequence[Row]) -> Table:
         count = figures.get("count", 0)
         mean = round(figures.get("sum_seconds", 0) / count, 1) if count else 0
         label = f"{bucket} {scope}" if scope else bucket
-        out.append(
-            (label, [count, mean, *(figures.get(name, 0) for name in DURATION_COLUMNS[2:])])
-        )
+        out.append((label, [count, mean, *(figures.get(name, 0) for name in DURATION_COLUMNS[2:])]))
     return Table(metric, list(DURATION_COLUMNS), out)
 
 

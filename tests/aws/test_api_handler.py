@@ -21,8 +21,8 @@ from tests.aws_emulator import Emulator
 from tests.conftest import recorded_trace
 from tests.integration.test_web_api import SALES_ROWS
 from tests.lambda_http import Context, http_api_event
-from tests.unit.test_metrics_file import DEFAULT_METRICS
 from tests.sam import table_from_template
+from tests.unit.test_metrics_file import DEFAULT_METRICS
 
 
 @pytest.fixture
