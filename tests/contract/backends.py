@@ -14,16 +14,7 @@ from presso_metrics.adapters.sqlite_db import Database
 from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
 from presso_metrics.domain.caps import DimensionCap
 from presso_metrics.ports import Bus, MetricsStore, Queue
-
-
-class Clock:
-    """A clock tests can move; the embedded adapters take it instead of time.time."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeBus, FakeClock, FakeQueue, FakeStore
 
 
 class Backend(Protocol):
@@ -46,7 +37,7 @@ class Backend(Protocol):
 @dataclass
 class EmbeddedBackend:
     path: Path
-    clock: Clock = field(default_factory=Clock)
+    clock: FakeClock = field(default_factory=FakeClock)
 
     def __post_init__(self) -> None:
         self.db = Database(self.path)
@@ -77,7 +68,7 @@ class EmbeddedBackend:
         return EmbeddedBus(self.db, "Serverlesspresso", clock=self.clock)
 
     def advance(self, seconds: float) -> None:
-        self.clock.now += seconds
+        self.clock.advance(seconds)
 
     def close(self) -> None:
         self.db.close()
@@ -87,6 +78,42 @@ def embedded(tmp_path: Path) -> Iterator[EmbeddedBackend]:
     backend = EmbeddedBackend(tmp_path / "contract.db")
     yield backend
     backend.close()
+
+
+@dataclass
+class FakeBackend:
+    """The test fakes (tests/fakes.py), so a fake cannot drift from the adapters."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    queues: dict[str, FakeQueue] = field(default_factory=dict)
+
+    def store(self, caps: dict[str, DimensionCap] | None = None) -> MetricsStore:
+        return FakeStore(caps)
+
+    def queue(
+        self,
+        name: str,
+        *,
+        visibility_timeout: int = 30,
+        dlq: str | None = None,
+        max_receive_count: int | None = None,
+    ) -> Queue:
+        self.queues[name] = FakeQueue(
+            name,
+            visibility_timeout=visibility_timeout,
+            dead_letter_queue=None if dlq is None else self.queues[dlq],
+            max_receive_count=max_receive_count,
+            clock=self.clock,
+        )
+        return self.queues[name]
+
+    def bus_to(self, queue: str, pattern: dict[str, Any]) -> Bus:
+        bus = FakeBus("Serverlesspresso", clock=self.clock)
+        bus.put_rule("OrderMetrics-DynamoDB", pattern, [self.queues[queue]])
+        return bus
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
 
 
 @dataclass
