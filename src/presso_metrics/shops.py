@@ -215,7 +215,7 @@ SHOPS: tuple[Shop, ...] = (
         weight=0.24,
         morning_peak=time(8, 30),
         lunch=time(12, 15),
-        peak_load=1.1,
+        peak_load=1.15,
         mix=_mix(americano=1.35, cappuccino=0.85, soda=0.7),
     ),
     Shop(
@@ -225,7 +225,7 @@ SHOPS: tuple[Shop, ...] = (
         weight=0.22,
         morning_peak=time(9, 30),
         lunch=time(12, 45),
-        peak_load=0.95,
+        peak_load=1.05,
         mix=_mix(cappuccino=1.25, soda=1.4, espresso=0.8),
     ),
     Shop(
@@ -235,7 +235,7 @@ SHOPS: tuple[Shop, ...] = (
         weight=0.16,
         morning_peak=time(8),
         lunch=time(11, 45),
-        peak_load=1.05,
+        peak_load=1.1,
         mix=_mix(espresso=1.3, cortado=1.4, latte=0.85),
     ),
     Shop(
@@ -245,7 +245,7 @@ SHOPS: tuple[Shop, ...] = (
         weight=0.15,
         morning_peak=time(10),
         lunch=time(13),
-        peak_load=1.0,
+        peak_load=1.05,
         mix=_mix(cold_brew=1.5, soda=1.3, americano=0.8),
     ),
     Shop(
@@ -255,7 +255,7 @@ SHOPS: tuple[Shop, ...] = (
         weight=0.20,
         morning_peak=time(9, 15),
         lunch=time(12, 30),
-        peak_load=1.15,
+        peak_load=1.2,
         mix=_mix(latte=1.1, cold_brew=1.3, espresso=0.9),
     ),
 )
