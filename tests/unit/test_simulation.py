@@ -61,10 +61,6 @@ def by_order(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def is_end(event: dict[str, Any]) -> bool:
-    return event["detail-type"] != WAITING
-
-
 # --- determinism and the API ------------------------------------------------------------------
 
 
@@ -243,7 +239,9 @@ def test_shops_can_be_chosen_by_number_or_profile() -> None:
     mine = Shop("Pop1", time(10), time(12), 1, time(10, 30), time(11, 30), 1.0)
     custom = simulate_days(orders=50, seed=1, start=START, shops=[mine])
     assert custom.orders_by_shop == {"Pop1": 50}
-    assert all(time(10) <= at(e).time() < time(12) for e in custom.events if is_end(e) is False)
+    assert all(
+        time(10) <= at(e).time() < time(12) for e in custom.events if e["detail-type"] == WAITING
+    )
 
 
 def test_shop_hours_are_local_in_the_time_zone_across_a_daylight_saving_change() -> None:
