@@ -1,203 +1,182 @@
 """Simulated Serverlesspresso traffic, repeatable from a seed.
 
-``simulate_days`` produces the events a Serverlesspresso shop publishes on its bus over whole
-days: every order's ``OrderManager.WaitingCompletion`` (the order manager's real shape: drink,
-modifiers, order number, ``TS``) in opening hours with a morning peak, then its completion
-(``OrderManager.OrderNYC-COMPLETED``) or, for a few percent, its cancellation in one of the two
-real shapes. A share of deliveries is repeated (same envelope id), as EventBridge and SQS do.
-``burst`` reproduces the workshop's load test: 500 orders at once, drink only.
+``simulate_days`` produces the events several Serverlesspresso shops publish on their bus over
+whole days, in the real shapes: every order's ``OrderManager.WaitingCompletion`` (the order
+manager's: drink, modifiers, order number, shop, ``TS``), then its completion
+(``OrderManager.Order<SHOP>-COMPLETED``) when the barista has made it, or its cancellation
+(mostly the state machine's ``OrderManager.Order<SHOP>-CANCELLED``, a few
+``OrderManager.OrderCancelled`` carrying the order), or nothing (timed out). Each shop has its
+own hours, menu mix and baristas (``shops``); when orders end comes from a queue model
+(``shop_day``). A share of deliveries is repeated (same envelope id), as EventBridge and SQS do.
+``Simulation.expected`` holds the figures exact metrics must show. ``burst`` reproduces the
+workshop's load test: 500 orders at once, drink only.
 
 Identities derive from the seed and the day, so the same command publishes the same events.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-SOURCE = "awsserverlessda.serverlesspresso"
-
-# (drink, icon, share of orders, takes milk)
-MENU: tuple[tuple[str, str, float, bool], ...] = (
-    ("Caffe Latte", "barista-icons_cafe-latte", 0.22, True),
-    ("Americano", "barista-icons_americano", 0.17, False),
-    ("Flat White", "barista-icons_flat-white-alternative", 0.15, True),
-    ("Cappuccino", "barista-icons_cappuccino-alternative", 0.14, True),
-    ("Espresso", "barista-icons_espresso-alternative", 0.11, False),
-    ("Cortado", "barista-icons_cortado", 0.07, True),
-    ("Bens Brew", "barista-icons_cold-brew", 0.08, False),
-    ("James Soda", "barista-icons_soda", 0.06, False),
+from presso_metrics.shop_day import (
+    CANCELLED,
+    COMPLETED,
+    CUSTOMER,
+    SimulatedOrder,
+    new_uuid,
+    simulate_shop_day,
 )
-SHOTS = ("Single", "Double")
-MILKS = ("Whole milk", "Semi-skimmed", "Oat", "Soy", "Almond")
-EXTRAS = ("Decaf", "Vanilla syrup", "Caramel syrup", "Extra hot")
+from presso_metrics.shops import DEFAULT_SHOPS, MENU, Shop, shop_profiles
+from presso_metrics.simulated_figures import ExpectedFigures, expected_figures
 
-OPEN_HOUR, CLOSE_HOUR = 7, 17
-CANCEL_SHARE = 0.04
-ABANDON_SHARE = 0.02  # orders never completed nor cancelled (closing time, lost tablets)
+__all__ = ["MENU", "SOURCE", "Simulation", "burst", "simulate_days", "with_duplicates"]
+
+SOURCE = "awsserverlessda.serverlesspresso"
+ACCOUNT, REGION = "123456789012", "us-west-2"
+ORDER_MANAGER = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:OrderManagerStateMachine-pm0rders"
+ORDER_MANAGER_RUN = ORDER_MANAGER.replace(":stateMachine:", ":execution:")
+# The real messages, typos included.
+WAITING_MESSAGE = (
+    "A Lambda function is invoked which stores the Step Functions Task Token in an Amazon "
+    "DynamoDB table. The Task Token is later used to resume the workflow when the barista "
+    "completes or cancels the order."
+)
+ENDED_MESSAGE = "Barrista has cancelled or completed the order"
+CANCEL_API_MESSAGE = (
+    "The barista or the customer presses the 'cancel order' button, this sends an HTTP POST "
+    "request to Amazon API Gateway which invokes an AWS Lambda function. The Lambda function "
+    "updates the order item in DynamoDb, and retrives the correct Task token. It then resumes "
+    "the Step Functions workflow and emits a final 'Order completed' event to Amazon EventBridge"
+)
 
 
 @dataclass(frozen=True)
 class Simulation:
-    events: list[dict[str, Any]]  # in publish order, duplicates included
+    events: list[dict[str, Any]] = field(repr=False)  # in publish order (event times), repeats too
     orders: int
     duplicates: int
     start: date  # the first simulated day (local)
+    zone: tzinfo = UTC
+    shops: tuple[Shop, ...] = ()
+    order_log: tuple[SimulatedOrder, ...] = field(default=(), repr=False)  # by placing time
+
+    @property
+    def orders_by_shop(self) -> dict[str, int]:
+        counts = Counter(o.shop for o in self.order_log)
+        return {s.event_id: counts[s.event_id] for s in self.shops}
+
+    @functools.cached_property
+    def expected(self) -> ExpectedFigures:
+        """The figures exact metrics show for these events, by day in ``zone``."""
+        return expected_figures(self.order_log, self.zone)
+
+    def expected_in(self, zone: tzinfo) -> ExpectedFigures:
+        """The same figures by day in another time zone."""
+        return expected_figures(self.order_log, zone)
 
 
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+@functools.lru_cache(maxsize=64)
+def _date_text(epoch_day: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=epoch_day)).isoformat()
 
 
-def _order_id(rng: random.Random) -> str:
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
-    return "".join(rng.choice(alphabet) for _ in range(10))
+def _stamp_ms(ms: int) -> str:
+    """The envelope ``time`` of an event at epoch milliseconds ``ms``: UTC, whole seconds."""
+    day, second = divmod(ms // 1000, 86400)
+    hour, second = divmod(second, 3600)
+    minute, second = divmod(second, 60)
+    return f"{_date_text(day)}T{hour:02d}:{minute:02d}:{second:02d}Z"
 
 
 def _stamp(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _order_minute(rng: random.Random) -> float:
-    """Minutes after opening: a morning peak, a smaller lunch bump, a steady trickle."""
-    day = (CLOSE_HOUR - OPEN_HOUR) * 60
-    while True:
-        u = rng.random()
-        if u < 0.45:
-            m = rng.gauss(105, 40)  # peak around 08:45
-        elif u < 0.65:
-            m = rng.gauss(330, 35)  # lunch around 12:30
-        else:
-            m = rng.uniform(0, day)
-        if 0 <= m < day - 1:
-            return m
-
-
-def _modifiers(rng: random.Random, takes_milk: bool) -> list[str]:
-    mods = [rng.choices(SHOTS, weights=(0.6, 0.4))[0]]
-    if takes_milk:
-        mods.append(rng.choices(MILKS, weights=(0.35, 0.2, 0.3, 0.1, 0.05))[0])
-    for extra in EXTRAS:
-        if rng.random() < 0.08:
-            mods.append(extra)
-    return mods
-
-
 def _envelope(
-    rng: random.Random, detail_type: str, when: datetime, detail: dict[str, Any]
+    rng: random.Random,
+    detail_type: str,
+    time: str,
+    detail: dict[str, Any],
+    resources: list[str] | None = None,
 ) -> dict[str, Any]:
     return {
         "version": "0",
-        "id": _uuid(rng),
+        "id": new_uuid(rng),
         "detail-type": detail_type,
         "source": SOURCE,
-        "account": "123456789012",
-        "time": _stamp(when),
-        "region": "us-west-2",
-        "resources": [],
+        "account": ACCOUNT,
+        "time": time,
+        "region": REGION,
+        "resources": resources or [],
         "detail": detail,
     }
 
 
-def _day_events(rng: random.Random, day: date, orders: int, zone: tzinfo) -> list[dict[str, Any]]:
-    opening = datetime.combine(day, time(OPEN_HOUR), zone)
-    weights = [item[2] for item in MENU]
-    out: list[tuple[datetime, dict[str, Any]]] = []
-    for number in range(1, orders + 1):
-        drink, icon, _, milk = rng.choices(MENU, weights=weights)[0]
-        placed = opening + timedelta(minutes=_order_minute(rng))
-        order_id = _order_id(rng)
-        user = _uuid(rng)
-        modifiers = _modifiers(rng, milk)
-        waiting = _envelope(
-            rng,
-            "OrderManager.WaitingCompletion",
-            placed,
-            {
-                "orderId": order_id,
-                "orderNumber": number,
-                "state": "CREATED",
-                "drinkOrder": {"icon": icon, "modifiers": modifiers, "drink": drink},
-                "userId": user,
-                "robot": False,
-                "TS": int(placed.timestamp() * 1000),
-                "Message": "Order sent to the barista.",
+def _order_events(
+    rng: random.Random, order: SimulatedOrder, barista: str
+) -> list[tuple[int, dict[str, Any]]]:
+    """The events ``order`` publishes, with their times in epoch milliseconds."""
+    shop = order.shop
+    drink_order = {
+        "modifiers": list(order.modifiers),
+        "icon": order.icon,
+        "userId": order.user,
+        "drink": order.drink,
+    }
+    waiting = {
+        "orderId": order.order_id,
+        "orderNumber": str(order.number),
+        "state": f"{shop}-CREATED",
+        "drinkOrder": drink_order,
+        "userId": order.user,
+        "robot": False,
+        "eventId": shop,
+        "TS": order.placed_ms,
+        "Message": WAITING_MESSAGE,
+    }
+    placed = order.placed_ms
+    out = [(placed, _envelope(rng, "OrderManager.WaitingCompletion", _stamp_ms(placed), waiting))]
+    ended = order.ended_ms
+    if ended is None:
+        return out
+    if order.outcome == CANCELLED and order.detailed_cancel:
+        # The order manager's cancel API: the order's record, and no shop (it has none).
+        detail = {
+            "actionUserId": order.user if order.cancelled_by == CUSTOMER else barista,
+            "orderId": order.order_id,
+            "Message": CANCEL_API_MESSAGE,
+            "order": {
+                "orderNumber": str(order.number),
+                "userId": order.user,
+                "drinkOrder": dict(drink_order),
+                "orderState": "CANCELLED",
             },
-        )
-        out.append((placed, waiting))
-        fate = rng.random()
-        later = placed + timedelta(minutes=rng.uniform(2, 9))
-        if fate < CANCEL_SHARE / 2:
-            # The order-manager state machine's cancellation: no drink.
-            out.append(
-                (
-                    later,
-                    _envelope(
-                        rng,
-                        "OrderManager.OrderNYC-CANCELLED",
-                        later,
-                        {
-                            "Message": "Barista has cancelled or completed the order",
-                            "eventId": "NYC",
-                            "orderId": order_id,
-                            "ORDERSTATE": "NYC-CANCELLED",
-                            "userId": user,
-                        },
-                    ),
-                )
-            )
-        elif fate < CANCEL_SHARE:
-            # Another version's cancellation, carrying the order.
-            out.append(
-                (
-                    later,
-                    _envelope(
-                        rng,
-                        "OrderManager.OrderCancelled",
-                        later,
-                        {
-                            "actionUserId": _uuid(rng),
-                            "orderId": order_id,
-                            "order": {
-                                "orderNumber": number,
-                                "userId": user,
-                                "drinkOrder": {
-                                    "icon": icon,
-                                    "modifiers": modifiers,
-                                    "drink": drink,
-                                },
-                                "orderState": "CANCELLED",
-                            },
-                            "userId": user,
-                        },
-                    ),
-                )
-            )
-        elif fate < 1 - ABANDON_SHARE:
-            out.append(
-                (
-                    later,
-                    _envelope(
-                        rng,
-                        "OrderManager.OrderNYC-COMPLETED",
-                        later,
-                        {
-                            "Message": "Barista has cancelled or completed the order",
-                            "eventId": "NYC",
-                            "orderId": order_id,
-                            "ORDERSTATE": "NYC-COMPLETED",
-                            "userId": user,
-                        },
-                    ),
-                )
-            )
-    out.sort(key=lambda pair: pair[0])
-    return [event for _, event in out]
+            "userId": order.user,
+        }
+        out.append((ended, _envelope(rng, "OrderManager.OrderCancelled", _stamp_ms(ended), detail)))
+        return out
+    # The order-manager state machine: no drink, the state prefixed with the shop.
+    state = f"{shop}-{'COMPLETED' if order.outcome == COMPLETED else 'CANCELLED'}"
+    detail = {
+        "Message": ENDED_MESSAGE,
+        "eventId": shop,
+        "orderId": order.order_id,
+        "ORDERSTATE": state,
+        "userId": order.user,
+    }
+    run = f"{ORDER_MANAGER_RUN}:{new_uuid(rng)}_{new_uuid(rng)}"
+    resources = [ORDER_MANAGER, run]
+    detail_type = f"OrderManager.Order{state}"
+    out.append((ended, _envelope(rng, detail_type, _stamp_ms(ended), detail, resources)))
+    return out
 
 
 def _orders_per_day(rng: random.Random, orders: int, days: int) -> list[int]:
@@ -212,6 +191,27 @@ def _orders_per_day(rng: random.Random, orders: int, days: int) -> list[int]:
     return split
 
 
+def _day(
+    seed: int, day: date, orders: int, shops: tuple[Shop, ...], zone: tzinfo
+) -> tuple[list[SimulatedOrder], list[tuple[int, dict[str, Any]]]]:
+    """One day at every shop: its orders (shop by shop, in arrival order) and their events."""
+    rng = random.Random(f"{seed}:{day.isoformat()}:{orders}")
+    picks = rng.choices(range(len(shops)), weights=[s.weight for s in shops], k=orders)
+    per_shop = Counter(picks)
+    log: list[SimulatedOrder] = []
+    timed: list[tuple[int, dict[str, Any]]] = []
+    for i, shop in enumerate(shops):
+        n = per_shop[i]
+        shop_rng = random.Random(f"{seed}:{day.isoformat()}:{shop.event_id}:{n}")
+        opening = round(datetime.combine(day, shop.opens, zone).timestamp() * 1000)
+        barista = new_uuid(shop_rng)
+        orders_here = simulate_shop_day(shop_rng, shop, opening, n)
+        log.extend(orders_here)
+        for order in orders_here:
+            timed.extend(_order_events(shop_rng, order, barista))
+    return log, timed
+
+
 def simulate_days(
     *,
     orders: int,
@@ -220,26 +220,40 @@ def simulate_days(
     duplicates: float = 0.0,
     seed: int | None = None,
     zone: tzinfo | None = None,
+    shops: int | Sequence[Shop] = DEFAULT_SHOPS,
 ) -> Simulation:
-    """``orders`` orders over ``days`` days from ``start`` (default: the days before today),
-    with a share ``duplicates`` of deliveries repeated. The same seed gives the same events;
-    without one, every run is new orders."""
+    """``orders`` orders over ``days`` days from ``start`` (default: the days before today) at
+    ``shops`` shops (the first ones of ``shops.SHOPS``, or the given profiles; hours in
+    ``zone``), with a share ``duplicates`` of deliveries repeated. The same seed gives the same
+    events; without one, every run is new orders."""
     if seed is None:
         seed = random.SystemRandom().getrandbits(64)
     if orders < 0 or days < 1:
         raise ValueError("orders must be at least 0 and days at least 1")
     if not 0.0 <= duplicates < 1.0:
         raise ValueError("duplicates is a fraction of deliveries, from 0 up to (not including) 1")
+    profiles = shop_profiles(shops if isinstance(shops, int) else tuple(shops))
     zone = zone or ZoneInfo("UTC")
     start = start or (datetime.now(zone).date() - timedelta(days=days))
     planner = random.Random(f"{seed}:{start.isoformat()}:{days}:{orders}")
-    events: list[dict[str, Any]] = []
+    log: list[SimulatedOrder] = []
+    timed: list[tuple[int, dict[str, Any]]] = []
     for offset, n in enumerate(_orders_per_day(planner, orders, days)):
-        day = start + timedelta(days=offset)
-        rng = random.Random(f"{seed}:{day.isoformat()}:{n}")
-        events.extend(_day_events(rng, day, n, zone))
-    stream, repeated = with_duplicates(events, duplicates, planner)
-    return Simulation(stream, orders, repeated, start)
+        day_log, day_events = _day(seed, start + timedelta(days=offset), n, profiles, zone)
+        log.extend(day_log)
+        timed.extend(day_events)
+    timed.sort(key=_first)  # stable: an order's WaitingCompletion stays before its end
+    log.sort(key=_placed)
+    stream, repeated = with_duplicates([e for _, e in timed], duplicates, planner)
+    return Simulation(stream, orders, repeated, start, zone, profiles, tuple(log))
+
+
+def _first(pair: tuple[int, dict[str, Any]]) -> int:
+    return pair[0]
+
+
+def _placed(order: SimulatedOrder) -> int:
+    return order.placed_ms
 
 
 def with_duplicates(
@@ -278,7 +292,7 @@ def burst(
             _envelope(
                 rng,
                 "OrderManager.WaitingCompletion",
-                now,
+                _stamp(now),
                 {
                     "Message": "Barista has cancelled or completed the order",
                     "orderId": user,
