@@ -20,7 +20,9 @@ import orjson
 from presso_metrics.domain.caps import DimensionCap, apply_caps
 from presso_metrics.domain.counters import CounterKey
 from presso_metrics.domain.counting import CountedEvent, sum_increments
+from presso_metrics.domain.lifecycle import OrderEvent, merge, order_too_large
 from presso_metrics.domain.message_text import is_sqs_text
+from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.domain.patterns import EventPattern, compile_pattern
 from presso_metrics.domain.publishing import MAX_EVENT_BYTES, normalise
 from presso_metrics.exceptions import QueueError
@@ -52,9 +54,13 @@ class FakeClock:
 class FakeStore:
     """In-memory exactly-once store. ``fail_next`` makes the next applies fail (transiently)."""
 
-    def __init__(self, caps: Mapping[str, DimensionCap] | None = None) -> None:
+    def __init__(
+        self, caps: Mapping[str, DimensionCap] | None = None, metrics: MetricSet | None = None
+    ) -> None:
         self.counters: dict[CounterKey, int] = {}
-        self.markers: set[str] = set()
+        self.markers: dict[str, str] = {}  # marker -> fingerprint
+        self.orders: dict[str, list[OrderEvent]] = {}
+        self.metrics = metrics
         self.caps = dict(caps or {})
         self.dimension_values: dict[str, set[str]] = {}  # partition -> values admitted
         self.fail_next = 0
@@ -67,15 +73,46 @@ class FakeStore:
         if self.fail_next:
             self.fail_next -= 1
             return ApplyResult(failed={m: "injected failure" for m in by_marker})
-        new = [e for e in by_marker.values() if e.marker not in self.markers]
-        capped = apply_caps(sum_increments(new), self.caps, self._registered)
+        result = ApplyResult()
+        plain = [e for e in by_marker.values() if e.order_key is None]
+        new = [e for e in plain if e.marker not in self.markers]
+        sums = sum_increments(new)
+        result.counted = {e.marker for e in new}
+        for e in plain:
+            if e.marker in self.markers and e.marker not in result.counted:
+                result.duplicates.add(e.marker)
+                if self.markers[e.marker]:
+                    result.previous[e.marker] = self.markers[e.marker]
+        self.markers.update((e.marker, e.fingerprint) for e in new)
+        orders: dict[str, list[CountedEvent]] = {}
+        for e in by_marker.values():
+            if e.order_key is not None:
+                orders.setdefault(e.order_key, []).append(e)
+        for key, arriving in orders.items():
+            assert self.metrics is not None, "counting orders needs the store's metrics"
+            merged = merge(
+                self.orders.get(key, []),
+                [e.order_event for e in arriving if e.order_event is not None],
+                self.metrics,
+            )
+            counted = {e.marker for e in merged.counted}
+            for e in arriving:
+                if e.marker in counted:
+                    for k, n in e.increments.items():
+                        sums[k] = sums.get(k, 0) + n
+            for k, n in merged.delta.items():
+                sums[k] = sums.get(k, 0) + n
+            result.counted |= counted
+            result.duplicates.update(merged.duplicates)
+            result.previous.update({m: f for m, f in merged.duplicates.items() if f})
+            result.rejected.update({e.marker: order_too_large(key) for e in merged.refused})
+            self.orders[key] = merged.events
+        capped = apply_caps(sums, self.caps, self._registered)
         for partition, values in capped.admitted.items():
             self.dimension_values.setdefault(partition, set()).update(values)
-        for key, n in capped.sums.items():
-            self.counters[key] = self.counters.get(key, 0) + n
-        counted = {e.marker for e in new}
-        self.markers |= counted
-        return ApplyResult(counted=counted, duplicates=set(by_marker) - counted)
+        for counter, n in capped.sums.items():
+            self.counters[counter] = self.counters.get(counter, 0) + n
+        return result
 
     def _registered(self, partition: str, values: list[str]) -> tuple[set[str], int]:
         known = self.dimension_values.get(partition, set())

@@ -81,7 +81,8 @@ def metric_rows(
     counters = store.read(metric.partition, low, high)
     if metric.kind == "duration":
         return duration_rows(metric, counters)
-    rows = [_count_row(metric, c) for c in counters]
+    # A counter at 0 counts nothing (a cancellation first under "unknown" moved to its drink).
+    rows = [_count_row(metric, c) for c in counters if c.value]
     rows.sort(key=lambda r: (r.bucket, r.dimension != metric.total, -r.value, r.dimension))
     return rows
 

@@ -13,12 +13,15 @@ from presso_metrics.adapters.embedded_queue import EmbeddedQueue, create_queue
 from presso_metrics.adapters.sqlite_db import Database
 from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
 from presso_metrics.domain.caps import DimensionCap
+from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.ports import Bus, MetricsStore, Queue
 from tests.fakes import FakeBus, FakeClock, FakeQueue, FakeStore
 
 
 class Backend(Protocol):
-    def store(self, caps: dict[str, DimensionCap] | None = None) -> MetricsStore: ...
+    def store(
+        self, caps: dict[str, DimensionCap] | None = None, metrics: MetricSet | None = None
+    ) -> MetricsStore: ...
 
     def queue(
         self,
@@ -42,8 +45,10 @@ class EmbeddedBackend:
     def __post_init__(self) -> None:
         self.db = Database(self.path)
 
-    def store(self, caps: dict[str, DimensionCap] | None = None) -> MetricsStore:
-        return SqliteMetricsStore(self.db, caps=caps)
+    def store(
+        self, caps: dict[str, DimensionCap] | None = None, metrics: MetricSet | None = None
+    ) -> MetricsStore:
+        return SqliteMetricsStore(self.db, caps=caps, metrics=metrics)
 
     def queue(
         self,
@@ -87,8 +92,10 @@ class FakeBackend:
     clock: FakeClock = field(default_factory=FakeClock)
     queues: dict[str, FakeQueue] = field(default_factory=dict)
 
-    def store(self, caps: dict[str, DimensionCap] | None = None) -> MetricsStore:
-        return FakeStore(caps)
+    def store(
+        self, caps: dict[str, DimensionCap] | None = None, metrics: MetricSet | None = None
+    ) -> MetricsStore:
+        return FakeStore(caps, metrics)
 
     def queue(
         self,
@@ -131,11 +138,17 @@ class AwsBackend:
         self.table = "serverlesspresso-metrics-table"
         self.dynamodb.create_table(**table_from_template(self.table))
 
-    def store(self, caps: dict[str, DimensionCap] | None = None) -> MetricsStore:
+    def store(
+        self, caps: dict[str, DimensionCap] | None = None, metrics: MetricSet | None = None
+    ) -> MetricsStore:
         from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
 
         return DynamoDBMetricsStore(
-            self.dynamodb, self.table, caps=caps, partitions=["Aggregate", "hourly", "Other"]
+            self.dynamodb,
+            self.table,
+            caps=caps,
+            metrics=metrics,
+            partitions=["Aggregate", "hourly", "Other"],
         )
 
     def queue(

@@ -51,6 +51,6 @@ def quantile(q: float, counts: Mapping[str, int], bounds: Sequence[int]) -> floa
             if i == len(bounds):  # the open last bucket: its lower bound
                 return float(lows[i])
             low, high = lows[i], bounds[i]
-            return round(low + (high - low) * (rank - below) / n, 3)
+            return round(low + (high - low) * (rank - below) / n, 1)
         below += n
     return float(lows[-1])

@@ -23,6 +23,7 @@ from presso_metrics.entrypoints import terminal
 from presso_metrics.entrypoints.terminal import err, progress_bar
 from presso_metrics.exceptions import PressoMetricsError
 from presso_metrics.publisher import publish_all, read_events
+from presso_metrics.shops import DEFAULT_SHOPS, SHOPS
 from presso_metrics.simulation import burst, simulate_days
 from presso_metrics.views import report_rows
 
@@ -80,6 +81,16 @@ def stack_options(f: F) -> F:
     for decorator in reversed(decorators):
         f = decorator(f)
     return f
+
+
+def shops_option(f: F) -> F:
+    return click.option(
+        "--shops",
+        default=DEFAULT_SHOPS,
+        show_default=True,
+        type=click.IntRange(1, len(SHOPS)),
+        help="Shops the orders are spread over (each with its hours, menu mix and baristas).",
+    )(f)
 
 
 def settings_from(options: dict[str, Any], **extra: Any) -> Settings:
@@ -202,6 +213,7 @@ def publish(file: io.TextIOWrapper, chunk: int, **options: Any) -> None:
     "--burst", "burst_mode", is_flag=True, help="The workshop's load test: --orders at once."
 )
 @click.option("--seed", type=int, help="Seed: the same seed publishes the same events.")
+@shops_option
 @stack_options
 @handle_errors
 def load(
@@ -211,6 +223,7 @@ def load(
     duplicates: float,
     burst_mode: bool,
     seed: int | None,
+    shops: int,
     **options: Any,
 ) -> None:
     """Publish simulated Serverlesspresso orders: a realistic day (drinks with modifiers, a
@@ -228,6 +241,7 @@ def load(
                 duplicates=duplicates,
                 seed=seed,
                 zone=stack.metrics.time_zone,
+                shops=shops,
             ).events
         with progress_bar(f"publishing to {stack.bus.name}", len(events)) as advance:
             result = publish_all(stack.bus, events, 500, advance)
@@ -437,13 +451,21 @@ def status(**options: Any) -> None:
 @click.option("--orders", default=600, show_default=True, help="Orders in the simulated day(s).")
 @click.option("--days", default=1, show_default=True, help="Days to simulate.")
 @click.option("--seed", default=2022, show_default=True, help="Same seed, same events.")
+@shops_option
 @click.option("--serve", "serve_after", is_flag=True, help="Then serve the dashboard.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --serve.")
 @click.option("--port", default=8080, show_default=True, help="With --serve.")
 @stack_options
 @handle_errors
 def demo(
-    orders: int, days: int, seed: int, serve_after: bool, host: str, port: int, **options: Any
+    orders: int,
+    days: int,
+    seed: int,
+    shops: int,
+    serve_after: bool,
+    host: str,
+    port: int,
+    **options: Any,
 ) -> None:
     """The whole pipeline on the embedded default: create the stack, simulate Serverlesspresso
     orders (with duplicate deliveries and a broken event), drain the queue through the worker,
@@ -455,7 +477,7 @@ def demo(
         raise click.ClickException("demo runs on the embedded default; drop --aws")
     # The demo reports its dead letter itself; keep the per-record warning out of the way.
     logging.getLogger("presso_metrics.service").setLevel(logging.ERROR)
-    run_demo(settings, orders=orders, days=days, seed=seed)
+    run_demo(settings, orders=orders, days=days, seed=seed, shops=shops)
     if serve_after:
         from presso_metrics.entrypoints.web import serve as serve_web
 

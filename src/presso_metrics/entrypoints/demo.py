@@ -27,7 +27,7 @@ def broken_event(day: date) -> dict[str, Any]:
     }
 
 
-def run_demo(settings: Settings, *, orders: int, days: int, seed: int) -> None:
+def run_demo(settings: Settings, *, orders: int, days: int, seed: int, shops: int = 4) -> None:
     say = err.print
     described = bootstrap.provision_stack(settings)
     stack = bootstrap.build(settings)
@@ -38,12 +38,17 @@ def run_demo(settings: Settings, *, orders: int, days: int, seed: int) -> None:
             f"(dead letters: {settings.names.dead_letter_queue}) -> worker -> counters"
         )
         simulation = simulate_days(
-            orders=orders, days=days, duplicates=0.05, seed=seed, zone=stack.metrics.time_zone
+            orders=orders,
+            days=days,
+            duplicates=0.05,
+            seed=seed,
+            zone=stack.metrics.time_zone,
+            shops=shops,
         )
         first_day = simulation.start
         events = [*simulation.events, broken_event(first_day)]
         say(
-            f"simulated {orders} orders over {days} day(s) from {first_day}: "
+            f"simulated {orders} orders at {shops} shop(s) over {days} day(s) from {first_day}: "
             f"{len(events)} deliveries, {simulation.duplicates} of them duplicates, 1 broken"
         )
         with progress_bar(f"publishing to {stack.bus.name}", len(events)) as advance:
