@@ -40,12 +40,21 @@ _METRIC_KEYS = {
 }
 
 
+# Tables and arrays within one another, at most: the default metrics need 6, and a file nested
+# far deeper would only exhaust the parser's (and the pattern compiler's) recursion.
+MAX_NESTING = 32
+
+
 def load_metrics(text: str, origin: str = "<metrics>") -> MetricSet:
     """Parse a metrics file. ``origin`` (the path) is used in error messages."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{origin}: not valid TOML: {e}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise _too_deep(origin) from None
+    if _nesting(doc) > MAX_NESTING:
+        raise _too_deep(origin)
     where = _Locator(text, origin)
     unknown = set(doc) - {"time_zone", "metrics"}
     if unknown:
@@ -66,6 +75,27 @@ def load_metrics(text: str, origin: str = "<metrics>") -> MetricSet:
     metrics = tuple(_metric(name, spec, where) for name, spec in tables.items())
     _check_unique(metrics, where)
     return MetricSet(metrics, zone, origin)
+
+
+def _too_deep(where: str) -> ConfigError:
+    return ConfigError(
+        f"{where}: tables and arrays are nested more than {MAX_NESTING} levels deep; a metrics "
+        "file needs only a few (see the packaged metrics.toml)"
+    )
+
+
+def _nesting(doc: Any) -> int:
+    """How deep tables and arrays (or JSON objects and arrays) go in ``doc``, counted without
+    recursion."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            break
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return deepest
 
 
 def _metric(name: str, spec: Any, where: _Locator) -> Metric:
@@ -162,6 +192,10 @@ def _pattern(name: str, raw: Any, where: _Locator) -> EventPattern:
             raw = json.loads(raw)
         except json.JSONDecodeError as e:
             raise ConfigError(f"{location}: metrics.{name}.events is not valid JSON: {e}") from None
+        except RecursionError:
+            raise _too_deep(location) from None
+        if _nesting(raw) > MAX_NESTING:
+            raise _too_deep(location)
     try:
         return compile_pattern(raw)
     except PatternError as e:
