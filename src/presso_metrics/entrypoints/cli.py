@@ -19,7 +19,7 @@ from presso_metrics.bootstrap import Names, Settings, Stack
 from presso_metrics.dead_letters import list_dead_letters, redrive
 from presso_metrics.domain.counting import REPLAY_MODES, ReplayPolicy
 from presso_metrics.domain.metrics import MetricSet
-from presso_metrics.entrypoints import terminal
+from presso_metrics.entrypoints import failures, log_redaction, terminal
 from presso_metrics.entrypoints.terminal import err, progress_bar
 from presso_metrics.exceptions import PressoMetricsError
 from presso_metrics.publisher import publish_all, read_events
@@ -83,11 +83,7 @@ def stack_options(f: F) -> F:
 
 
 def settings_from(options: dict[str, Any], **extra: Any) -> Settings:
-    logging.basicConfig(
-        level=options.pop("log_level", "WARNING").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    log_redaction.configure(options.pop("log_level", "WARNING"))  # no AWS credential in a line
     names = Names(
         bus=options.pop("bus"),
         queue=options.pop("queue"),
@@ -121,6 +117,11 @@ def handle_errors(f: F) -> F:
             raise click.ClickException(str(e)) from None
         except ValueError as e:  # option values the library refused
             raise click.ClickException(str(e)) from None
+        except Exception as e:  # AWS's errors: one line, not botocore's traceback
+            failure = failures.describe(e)
+            if failure is None:
+                raise
+            raise click.ClickException(failure.message) from None
 
     return wrapper  # type: ignore[return-value]
 
