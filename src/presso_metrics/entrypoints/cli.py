@@ -466,14 +466,27 @@ def demo(
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, help="Port to listen on.")
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests for this Host name (repeatable; *.example.com for a domain's "
+    "names, * for any). Default: only --host, localhost, 127.0.0.1 and ::1, against DNS "
+    "rebinding.",
+)
 @stack_options
 @handle_errors
-def serve(host: str, port: int, **options: Any) -> None:
-    """The dashboard and the JSON API (read-only) over HTTP; docs at /docs."""
+def serve(host: str, port: int, allow_hosts: tuple[str, ...], **options: Any) -> None:
+    """The dashboard and the JSON API (read-only) over HTTP; docs at /docs.
+
+    It writes nothing. While the database cannot be read (missing, locked, needing a
+    migration) it answers 503 with the reason, and serves again once it can.
+    """
     from presso_metrics.entrypoints.web import serve as serve_web
 
     settings = settings_from(options)
-    serve_web(settings, host, port)
+    serve_web(settings, host, port, allow_hosts)
 
 
 if __name__ == "__main__":  # pragma: no cover
