@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -130,3 +131,32 @@ def test_serve_on_a_file_it_cannot_read_answers_503(good_db: Path, folder: Path)
     ]
     assert "Traceback" not in err
     assert snapshot(folder) == before
+
+
+def test_serve_sees_a_writer_that_starts_after_it(good_db: Path, folder: Path) -> None:
+    # GIVEN serve reading a database alone in a directory it may not write (opened immutable)
+    folder.mkdir()
+    db = folder / "trace.db"
+    shutil.copy(good_db, db)
+    make_read_only(folder)
+    with serving(db) as (url, _, _):
+        assert httpx.get(f"{url}/api/metrics/sales").json() == SALES_ROWS
+        # WHEN a writer (who may write there) starts and commits, its commit still in the -wal
+        writer = sqlite3.connect(db, isolation_level=None)
+        try:
+            writer.execute("PRAGMA wal_autocheckpoint=0")
+            writer.execute(
+                "INSERT INTO counters (pk, sk, val) VALUES ('Aggregate', '2022-10-14#New Brew', 50)"
+            )
+            assert (folder / "trace.db-wal").stat().st_size > 0
+            # THEN the next answers include it: the reader noticed the -wal and reopened
+            for _ in range(3):
+                rows = httpx.get(f"{url}/api/metrics/sales").json()
+                assert {
+                    "metric": "sales",
+                    "bucket": "2022-10-14",
+                    "dimension": "New Brew",
+                    "value": 50,
+                } in rows
+        finally:
+            writer.close()
