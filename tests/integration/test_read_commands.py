@@ -192,7 +192,7 @@ def test_a_locked_database_gets_one_line(locked_db: Path) -> None:
         ]
     # Readers give up after a few seconds (they never wait for a writer in WAL mode, only for
     # a connection holding the file exclusively), not after the writers' 30.
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 25  # (a bound between the two, not a speed goal)
 
 
 def test_a_deeply_nested_metrics_file_gets_one_line(tmp_path: Path) -> None:
