@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -118,3 +119,19 @@ class LambdaHttpClient:
 
 def decoded(response: httpx.Response) -> Any:
     return json.loads(response.text)
+
+
+@contextmanager
+def front_end(app: Any, kind: str) -> Iterator[Any]:
+    """An HTTP client of ``app`` through one of its two front ends: ``local`` (FastAPI's test
+    client, as ``presso-metrics serve`` runs it) or ``lambda`` (API Gateway's events through
+    Mangum, as the ReadMetrics function runs it)."""
+    if kind == "local":
+        from fastapi.testclient import TestClient
+
+        with TestClient(app) as client:
+            yield client
+    else:
+        from mangum import Mangum
+
+        yield LambdaHttpClient(Mangum(app, lifespan="off"))

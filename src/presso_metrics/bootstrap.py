@@ -127,14 +127,24 @@ def _database(settings: Settings, metrics: MetricSet, *, readonly: bool) -> Any:
     from presso_metrics.adapters.sqlite_db import Database
     from presso_metrics.adapters.sqlite_provision import check_time_zone
 
+    zone = str(metrics.time_zone)
+    if readonly:
+        # Opened lazily: every problem with the file (missing, not a database, locked, needing
+        # a migration, another time zone) is raised by the first read, whose caller says it in
+        # one line (the CLI) or answers 503 (the web API) until the file can be read.
+        return Database(
+            settings.db,
+            busy_timeout=settings.busy_timeout,
+            readonly=True,
+            on_open=lambda db: check_time_zone(db, zone),
+        )
     db = Database(
         settings.db,
         busy_timeout=settings.busy_timeout,
         write_attempts=settings.write_attempts,
-        readonly=readonly,
     )
     try:
-        check_time_zone(db, str(metrics.time_zone))
+        check_time_zone(db, zone)
     except BaseException:
         db.close()
         raise
@@ -191,7 +201,8 @@ def _aws(settings: Settings, metrics: MetricSet) -> Stack:
 
 
 def build_reader(settings: Settings) -> tuple[MetricSet, MetricsStore]:
-    """Only what the read-only API needs: the metrics and the store, opened read-only."""
+    """Only what the read-only API needs: the metrics and the store, opened read-only. Nothing
+    is read yet: a store that cannot be read fails on its first read, with the file and fix."""
     metrics = load_metric_set(settings)
     if not settings.aws:
         from presso_metrics.adapters.sqlite_store import SqliteMetricsStore

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -216,6 +217,16 @@ def rows_csv(rows: Iterable[Row]) -> str:
     return buffer.getvalue()
 
 
+# A cell a spreadsheet may read as a formula: one starting with a formula character (ASCII or
+# full width), possibly after blanks and line breaks, which some spreadsheets skip; and one
+# starting with a tab or a line break at all (OWASP's CSV injection advice).
+_FORMULA = re.compile(r"[\s\x00-\x1f\x7f]*[=+\-@\uff1d\uff0b\uff0d\uff20]|[\t\r\n]")
+
+
 def _csv_safe(text: str) -> str:
-    """Labels come from outside: keep a spreadsheet from reading one as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Labels come from outside: keep a spreadsheet from reading one as a formula. A carriage
+    return is written as a line feed: the writer quotes a cell holding "\n" (its line end) but
+    not one holding "\r", which a spreadsheet would take for the end of the row, reading what
+    follows as a new row's first cell."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "'" + text if _FORMULA.match(text) else text

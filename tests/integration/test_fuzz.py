@@ -148,7 +148,7 @@ def test_any_batch_is_processed_without_crashing(
     repeat_good: bool,
     seed: Any,
 ) -> None:
-    store, dlq = FakeStore(), FakeQueue()
+    store, dlq = FakeStore(metrics=metrics), FakeQueue()
     records: list[Any] = [
         record(f"g{i}", json.dumps(good_event(i, d))) for i, d in enumerate(goods)
     ]
@@ -195,7 +195,7 @@ def test_the_listed_hostile_inputs_are_each_rejected_with_their_reason(metrics: 
     dlq = FakeQueue()
     records = [record(f"r{i}", body) for i, body in enumerate(cases.values())]
     records.append(record("good", json.dumps(good_event(1, "Mocha"))))
-    store = FakeStore()
+    store = FakeStore(metrics=metrics)
     outcome = BatchCounter(metrics, store, dlq, clock=lambda: NOW).process({"Records": records})
     assert outcome.item_failures == [] and outcome.counted == 1
     assert [m.attributes["presso.reason"] for m in dlq.sent] == [k.strip() for k in cases]

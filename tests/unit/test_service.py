@@ -38,7 +38,7 @@ def record(body: str, message_id: str = "m-1", **attributes: str) -> dict[str, A
 def test_sample_batch_counts_two_events_and_dead_letters_two(metrics: MetricSet) -> None:
     # GIVEN the sample batch: two good events, a redelivery of the first, a body that is not
     # JSON, and an envelope without id/time/source
-    store, dlq = FakeStore(), FakeQueue()
+    store, dlq = FakeStore(metrics=metrics), FakeQueue()
     outcome = processor(metrics, store, dlq).process(load_event("sqs-batch.json"))
     # THEN three records count as two events, the broken two are dead-lettered, none retried
     assert outcome.response() == {"batchItemFailures": []}
@@ -56,7 +56,7 @@ def test_sample_batch_counts_two_events_and_dead_letters_two(metrics: MetricSet)
 
 
 def test_the_same_batch_again_counts_nothing(metrics: MetricSet) -> None:
-    store, dlq = FakeStore(), FakeQueue()
+    store, dlq = FakeStore(metrics=metrics), FakeQueue()
     p = processor(metrics, store, dlq)
     p.process(load_event("sqs-batch.json"))
     again = p.process(load_event("sqs-batch.json"))
@@ -65,7 +65,7 @@ def test_the_same_batch_again_counts_nothing(metrics: MetricSet) -> None:
 
 
 def test_failing_store_reports_every_record_of_its_events(metrics: MetricSet) -> None:
-    store, dlq = FakeStore(), FakeQueue()
+    store, dlq = FakeStore(metrics=metrics), FakeQueue()
     store.fail_next = 1
     outcome = processor(metrics, store, dlq).process(load_event("sqs-batch.json"))
     # The three records carrying the two events come back; the rejected two do not.
@@ -91,7 +91,9 @@ def test_store_that_raises_never_crashes_the_consumer(metrics: MetricSet) -> Non
 def test_unreachable_dead_letter_queue_keeps_the_rejected_records(metrics: MetricSet) -> None:
     dlq = FakeQueue()
     dlq.refuse = True
-    outcome = processor(metrics, FakeStore(), dlq).process(load_event("sqs-batch.json"))
+    outcome = processor(metrics, FakeStore(metrics=metrics), dlq).process(
+        load_event("sqs-batch.json")
+    )
     assert sorted(outcome.item_failures) == [
         "b3c2d1e0-aaaa-4bbb-8ccc-dddd0000eeee",
         "c0ffee00-1111-4222-8333-444455556666",
@@ -100,12 +102,14 @@ def test_unreachable_dead_letter_queue_keeps_the_rejected_records(metrics: Metri
 
 
 def test_without_a_dead_letter_queue_rejections_are_left_to_redrive(metrics: MetricSet) -> None:
-    outcome = processor(metrics, FakeStore(), None).process(load_event("sqs-batch.json"))
+    outcome = processor(metrics, FakeStore(metrics=metrics), None).process(
+        load_event("sqs-batch.json")
+    )
     assert len(outcome.item_failures) == 2
 
 
 def test_replays_are_skipped_and_acknowledged(metrics: MetricSet) -> None:
-    store = FakeStore()
+    store = FakeStore(metrics=metrics)
     body = json.dumps(load_event("replayed-event.json"))
     outcome = processor(metrics, store, FakeQueue()).process({"Records": [record(body)]})
     assert outcome.replays_skipped == 1 and outcome.item_failures == [] and store.counters == {}
@@ -116,20 +120,20 @@ def test_replays_are_skipped_and_acknowledged(metrics: MetricSet) -> None:
 def test_events_no_metric_counts_are_acknowledged(metrics: MetricSet) -> None:
     event = load_event("waiting-completion.json")
     event["detail-type"] = "Validator.NewOrder"
-    outcome = processor(metrics, FakeStore(), FakeQueue()).process(
+    outcome = processor(metrics, FakeStore(metrics=metrics), FakeQueue()).process(
         {"Records": [record(json.dumps(event))]}
     )
     assert outcome.unmatched == 1 and outcome.item_failures == []
 
 
 def test_not_an_sqs_event(metrics: MetricSet) -> None:
-    outcome = processor(metrics, FakeStore(), FakeQueue()).process({"foo": 1})
+    outcome = processor(metrics, FakeStore(metrics=metrics), FakeQueue()).process({"foo": 1})
     assert outcome.received == 0 and outcome.response() == {"batchItemFailures": []}
 
 
 def test_records_that_are_not_objects_are_dead_lettered(metrics: MetricSet) -> None:
     dlq = FakeQueue()
-    outcome = processor(metrics, FakeStore(), dlq).process({"Records": ["text", 5]})
+    outcome = processor(metrics, FakeStore(metrics=metrics), dlq).process({"Records": ["text", 5]})
     assert outcome.rejected == 2
     assert [m.attributes["presso.reason"] for m in dlq.sent] == ["not_a_record"] * 2
 
@@ -137,13 +141,13 @@ def test_records_that_are_not_objects_are_dead_lettered(metrics: MetricSet) -> N
 def test_invalid_unicode_body_is_dead_lettered_losslessly(metrics: MetricSet) -> None:
     dlq = FakeQueue()
     body = '{"id": "\ud800"}'
-    processor(metrics, FakeStore(), dlq).process({"Records": [record(body)]})
+    processor(metrics, FakeStore(metrics=metrics), dlq).process({"Records": [record(body)]})
     (letter,) = dlq.sent
     assert letter.attributes[BODY_ENCODING] == "base64"
     assert base64.b64decode(letter.body).decode("utf-8", "surrogatepass") == body
     # Redriven, it is read back as the same text (and rejected for the same reason).
     again = FakeQueue()
-    processor(metrics, FakeStore(), again).process(
+    processor(metrics, FakeStore(metrics=metrics), again).process(
         {"Records": [record(letter.body, **{BODY_ENCODING: "base64"})]}
     )
     assert again.sent[0].body == letter.body
@@ -152,7 +156,7 @@ def test_invalid_unicode_body_is_dead_lettered_losslessly(metrics: MetricSet) ->
 
 def test_dead_letter_listing_and_redrive(metrics: MetricSet) -> None:
     dlq, source = FakeQueue("DLQ"), FakeQueue("MetricsQueue")
-    processor(metrics, FakeStore(), dlq).process(load_event("sqs-batch.json"))
+    processor(metrics, FakeStore(metrics=metrics), dlq).process(load_event("sqs-batch.json"))
     letters = list_dead_letters(dlq)
     assert [d.reason for d in letters] == ["not_json", "missing_field"]
     assert redrive(dlq, source) == 2
@@ -178,7 +182,7 @@ def test_batch_event_has_the_lambda_shape() -> None:
 
 @pytest.mark.parametrize("n", [1, 10, 100])
 def test_in_batch_duplicates_of_a_failed_event_all_come_back(metrics: MetricSet, n: int) -> None:
-    store = FakeStore()
+    store = FakeStore(metrics=metrics)
     store.fail_next = 1
     body = json.dumps(load_event("waiting-completion.json"))
     outcome = processor(metrics, store, FakeQueue()).process(

@@ -13,9 +13,14 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from presso_metrics.adapters.sqlite_readonly import (
+    READ_BUSY_TIMEOUT,
+    open_readonly,
+    wal_state,
+)
 from presso_metrics.exceptions import ConfigError, StoreUnavailableError
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -172,7 +177,10 @@ class Database:
         busy_timeout: float = 30.0,
         write_attempts: int = 5,
         readonly: bool = False,
+        on_open: Callable[[Database], None] | None = None,
     ) -> None:
+        """``readonly`` opens the file for reading only (it must exist and be up to date);
+        ``on_open`` runs on each new connection (a check that may refuse it by raising)."""
         self.path = str(path)
         self.readonly = readonly
         self.busy_timeout = busy_timeout
@@ -181,16 +189,36 @@ class Database:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._migrated = False
+        self._on_open = on_open
 
     @property
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        wal = getattr(self._local, "immutable_wal", False)
+        if conn is not None and wal is not False and wal_state(self.path) != wal:
+            # A writer has started: an immutable connection would miss its commits.
+            self._discard(conn)
+            conn = None
         if conn is None:
             conn = self._open()
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
+            if self._on_open is not None:
+                try:
+                    self._on_open(self)
+                except BaseException:
+                    self._discard(conn)
+                    raise
         return conn
+
+    def _discard(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+        self._local.conn = None
 
     def _open(self) -> sqlite3.Connection:
         if self.readonly:
@@ -228,33 +256,15 @@ class Database:
         return conn
 
     def _open_readonly(self) -> sqlite3.Connection:
-        """Open for reading only: nothing is created, migrated or written."""
-        path = Path(self.path)
-        if not path.is_file():
-            raise ConfigError(
-                f"no database at {self.path}; run `presso-metrics demo` or `presso-metrics init` "
-                "first, or point --db at one"
-            )
-        try:
-            conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro",
-                uri=True,
-                timeout=self.busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            pending = pending_migrations(conn)
-        except sqlite3.DatabaseError as e:
-            raise ConfigError(
-                f"{self.path}: cannot read it as a presso-metrics database ({e}); "
-                "point --db at the database file"
-            ) from None
-        if pending:
-            conn.close()
-            raise ConfigError(
-                f"{self.path} was written by an older presso-metrics and needs its schema "
-                f"updated ({', '.join(pending)}); run `presso-metrics init --db {self.path}`"
-            )
+        """Open for reading only: nothing is created, migrated or written (see
+        :mod:`presso_metrics.adapters.sqlite_readonly`)."""
+        conn, immutable = open_readonly(
+            self.path,
+            timeout=min(self.busy_timeout, READ_BUSY_TIMEOUT),
+            migrations=[name for name, _ in MIGRATIONS],
+        )
+        # Immutable: remember the -wal file as it was, to notice a writer (see `connection`).
+        self._local.immutable_wal = wal_state(self.path) if immutable else False
         return conn
 
     @contextlib.contextmanager

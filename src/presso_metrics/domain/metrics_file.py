@@ -30,7 +30,7 @@ from presso_metrics.domain.metrics import (
     zone_named,
 )
 from presso_metrics.domain.patterns import EventPattern, compile_pattern
-from presso_metrics.domain.toml_locations import Locator
+from presso_metrics.domain.toml_tables import MAX_NESTING, Locator, Table, nesting, too_deep
 from presso_metrics.exceptions import ConfigError, PatternError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -76,6 +76,10 @@ def load_metrics(text: str, origin: str = "<metrics>") -> MetricSet:
         doc = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{origin}: not valid TOML: {e}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise too_deep(origin) from None
+    if nesting(doc) > MAX_NESTING:
+        raise too_deep(origin)
     where = Locator(text, origin)
     unknown = set(doc) - {"time_zone", "metrics", "event_time"}
     if unknown:
@@ -99,71 +103,6 @@ def load_metrics(text: str, origin: str = "<metrics>") -> MetricSet:
     return MetricSet(metrics, zone, origin, _event_time(doc.get("event_time"), where))
 
 
-class _Table:
-    """One table of the file, read with errors that name the file, line and key."""
-
-    def __init__(self, spec: dict[str, Any], name: str, title: str, where: Locator) -> None:
-        self.spec = spec
-        self.name = name  # the metric
-        self.title = title  # how the table is called in messages: metrics.sales.dimensions[1]
-        self.where = where
-
-    def at(self, key: str) -> str:
-        return self.where.key(self.name, key)
-
-    def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"{self.at(key)}: {self.title}.{key} {message}")
-
-    def text(self, key: str, default: str | None, *, limit: int = 100) -> str | None:
-        if key not in self.spec:
-            return default
-        value = self.spec[key]
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, "must be a non-empty string")
-        if len(value) > limit:
-            raise self.fail(key, f"is longer than {limit} characters")
-        return value
-
-    def choice(self, key: str, default: str, choices: tuple[str, ...], why: str = "") -> str:
-        value = self.text(key, default) or default
-        if value not in choices:
-            raise ConfigError(f"{self.at(key)}: {key} must be one of {', '.join(choices)}{why}")
-        return value
-
-    def number(self, key: str, default: int, low: int, high: int) -> int:
-        value = self.spec.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise self.fail(key, f"must be a whole number from {low} to {high}")
-        return value
-
-    def pattern(self, key: str) -> EventPattern:
-        return _pattern(self.spec[key], self.at(key), self.title, key)
-
-    def path(self, key: str) -> tuple[str, ...]:
-        value = self.spec[key]
-        if not isinstance(value, str) or not all(part for part in value.split(".")):
-            raise self.fail(key, "must be a dotted path such as 'detail.orderId'")
-        return tuple(value.split("."))
-
-    def paths(self, key: str) -> tuple[tuple[str, ...], ...]:
-        raw = self.spec[key]
-        paths = [raw] if isinstance(raw, str) else raw
-        if not isinstance(paths, list) or not paths:
-            raise self.fail(
-                key,
-                "must be a path such as 'detail.drinkOrder.drink' or a list of alternative paths",
-            )
-        out = []
-        for p in paths:
-            if not isinstance(p, str) or not all(part for part in p.split(".")):
-                raise ConfigError(
-                    f"{self.at(key)}: {self.title}.{key}: {p!r} is not a dotted path such as "
-                    "'detail.drinkOrder.drink'"
-                )
-            out.append(tuple(p.split(".")))
-        return tuple(out)
-
-
 def _metric(name: str, spec: Any, where: Locator) -> Metric:
     if not _NAME.match(name):
         raise ConfigError(
@@ -179,12 +118,13 @@ def _metric(name: str, spec: Any, where: Locator) -> Metric:
             f"{where.key(name, key)}: unknown key '{key}' in metrics.{name}; "
             "known keys: " + ", ".join(sorted(_METRIC_KEYS))
         )
-    table = _Table(spec, name, f"metrics.{name}", where)
+    table = Table(spec, name, f"metrics.{name}", where)
     if "events" not in spec:
         raise ConfigError(
             f"{where.table(name)}: metrics.{name} needs 'events', the EventBridge pattern of the "
             "events it counts"
         )
+    pattern = _table_pattern(table, "events")
     kind = table.choice("kind", "count", KINDS, " (count events, or measure a duration)")
     granularity = table.text("granularity", "day") or "day"
     if granularity not in GRANULARITIES:
@@ -214,7 +154,7 @@ def _metric(name: str, spec: Any, where: Locator) -> Metric:
             raise table.fail(key, 'is for duration metrics (kind = "duration")')
     return Metric(
         name=name,
-        pattern=table.pattern("events"),
+        pattern=pattern,
         granularity=granularity,
         dimensions=dimensions,
         total=total,
@@ -228,7 +168,7 @@ def _metric(name: str, spec: Any, where: Locator) -> Metric:
 
 
 def _duration(
-    table: _Table, correlate: tuple[str, ...] | None, total: str | None
+    table: Table, correlate: tuple[str, ...] | None, total: str | None
 ) -> tuple[EventPattern, tuple[int, ...]]:
     if correlate is None:
         raise table.fail(
@@ -250,10 +190,10 @@ def _duration(
         raise table.fail(
             "bounds", "must be 1 to 40 whole numbers of seconds, ascending, such as [60, 120, 300]"
         )
-    return table.pattern("start"), tuple(raw)
+    return _table_pattern(table, "start"), tuple(raw)
 
 
-def _dimensions(table: _Table, correlated: bool) -> tuple[Dimension, ...]:
+def _dimensions(table: Table, correlated: bool) -> tuple[Dimension, ...]:
     spec = table.spec
     if "dimensions" in spec:
         legacy = sorted(
@@ -289,7 +229,7 @@ def _dimensions(table: _Table, correlated: bool) -> tuple[Dimension, ...]:
                 )
             if "label" not in item or "path" not in item:
                 raise table.fail("dimensions", f"[{i}] needs a 'label' and a 'path'")
-            tables.append(_Table(item, table.name, title, table.where))
+            tables.append(Table(item, table.name, title, table.where))
         dims = tuple(_dimension(t, "label", "path", "max_values", "max_length") for t in tables)
     elif "dimension" in spec:
         dims = (
@@ -325,7 +265,7 @@ def _dimensions(table: _Table, correlated: bool) -> tuple[Dimension, ...]:
 
 
 def _dimension(
-    t: _Table, label_key: str, path_key: str, values_key: str, length_key: str
+    t: Table, label_key: str, path_key: str, values_key: str, length_key: str
 ) -> Dimension:
     max_values = t.number(values_key, 100, 1, 10_000)
     max_length = t.number(length_key, 100, 1, 1_000)
@@ -352,7 +292,7 @@ def _dimension(
         max_values=max_values,
         max_length=max_length,
         overflow_label=t.text("overflow_label", "other") or "other",
-        from_order=t.pattern("from_order") if "from_order" in t.spec else None,
+        from_order=_table_pattern(t, "from_order") if "from_order" in t.spec else None,
     )
 
 
@@ -378,12 +318,20 @@ def _event_time(raw: Any, where: Locator) -> EventTimeBounds:
     return EventTimeBounds(earliest, timedelta(hours=ahead))
 
 
+def _table_pattern(table: Table, key: str) -> EventPattern:
+    return _pattern(table.spec[key], table.at(key), table.title, key)
+
+
 def _pattern(raw: Any, at: str, owner: str, key: str) -> EventPattern:
     if isinstance(raw, str):  # JSON text: the only way to write null, which TOML lacks
         try:
             raw = json.loads(raw, parse_float=Decimal)
         except json.JSONDecodeError as e:
             raise ConfigError(f"{at}: {owner}.{key} is not valid JSON: {e}") from None
+        except RecursionError:
+            raise too_deep(at) from None
+        if nesting(raw) > MAX_NESTING:
+            raise too_deep(at)
     try:
         compile_pattern(raw)  # checked with the numbers as written
         return compile_pattern(_floats(raw))  # the rule pattern is JSON: numbers as floats

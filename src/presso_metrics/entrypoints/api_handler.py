@@ -3,10 +3,17 @@
 It is the very application ``presso-metrics serve`` runs (``web.create_app``), adapted to Lambda's
 events by Mangum, so the two cannot answer differently. The function's role may only read the
 table; the application is GET-only.
+
+The Host header is not checked by default: API Gateway invokes the function only for its own
+domain names (the execute-api one and any custom domain mapped to the API), so a DNS-rebinding
+page cannot reach it under a name of its own. ``ALLOWED_HOSTS`` (comma-separated names, as
+``serve --allow-host`` takes them) checks it anyway, e.g. to refuse the execute-api name when
+only a custom domain should be used.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -24,7 +31,9 @@ def adapter() -> Mangum:
     global _adapter
     if _adapter is None:
         metrics, store = bootstrap.build_reader(bootstrap.env_settings())
-        _adapter = Mangum(create_app(metrics, store), lifespan="off")
+        hosts = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
+        app = create_app(metrics, store, allowed_hosts=hosts or None)
+        _adapter = Mangum(app, lifespan="off")
     return _adapter
 
 

@@ -19,7 +19,7 @@ from presso_metrics.bootstrap import Names, Settings, Stack
 from presso_metrics.dead_letters import list_dead_letters, redrive
 from presso_metrics.domain.counting import REPLAY_MODES, ReplayPolicy
 from presso_metrics.domain.metrics import MetricSet
-from presso_metrics.entrypoints import terminal
+from presso_metrics.entrypoints import failures, log_redaction, terminal
 from presso_metrics.entrypoints.terminal import err, progress_bar
 from presso_metrics.exceptions import PressoMetricsError
 from presso_metrics.publisher import publish_all, read_events
@@ -94,11 +94,7 @@ def shops_option(f: F) -> F:
 
 
 def settings_from(options: dict[str, Any], **extra: Any) -> Settings:
-    logging.basicConfig(
-        level=options.pop("log_level", "WARNING").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    log_redaction.configure(options.pop("log_level", "WARNING"))  # no AWS credential in a line
     names = Names(
         bus=options.pop("bus"),
         queue=options.pop("queue"),
@@ -132,6 +128,11 @@ def handle_errors(f: F) -> F:
             raise click.ClickException(str(e)) from None
         except ValueError as e:  # option values the library refused
             raise click.ClickException(str(e)) from None
+        except Exception as e:  # AWS's errors: one line, not botocore's traceback
+            failure = failures.describe(e)
+            if failure is None:
+                raise
+            raise click.ClickException(failure.message) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -487,14 +488,27 @@ def demo(
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, help="Port to listen on.")
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests for this Host name (repeatable; *.example.com for a domain's "
+    "names, * for any). Default: only --host, localhost, 127.0.0.1 and ::1, against DNS "
+    "rebinding.",
+)
 @stack_options
 @handle_errors
-def serve(host: str, port: int, **options: Any) -> None:
-    """The dashboard and the JSON API (read-only) over HTTP; docs at /docs."""
+def serve(host: str, port: int, allow_hosts: tuple[str, ...], **options: Any) -> None:
+    """The dashboard and the JSON API (read-only) over HTTP; docs at /docs.
+
+    It writes nothing. While the database cannot be read (missing, locked, needing a
+    migration) it answers 503 with the reason, and serves again once it can.
+    """
     from presso_metrics.entrypoints.web import serve as serve_web
 
     settings = settings_from(options)
-    serve_web(settings, host, port)
+    serve_web(settings, host, port, allow_hosts)
 
 
 if __name__ == "__main__":  # pragma: no cover

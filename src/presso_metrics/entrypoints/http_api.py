@@ -7,14 +7,17 @@ The local server (FastAPI, ``web.py``) and the Lambda function behind API Gatewa
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.ports import MetricsStore
-from presso_metrics.views import RangeError, data_span, metric_rows
+from presso_metrics.views import data_span, metric_rows
 
 MAX_RANGE_DAYS = 3660  # ten years of days in one answer
+ECHO_LIMIT = 40  # an error message quotes at most this many characters of what was sent
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # only this: fromisoformat takes more forms
 
 # The dashboard loads nothing from elsewhere and runs no inline script.
 DASHBOARD_CSP = (
@@ -30,15 +33,24 @@ class ApiError(Exception):
         self.message = message
 
 
+def echo(value: object) -> str:
+    """What was sent, quoted for an error message: at most ``ECHO_LIMIT`` characters of it."""
+    text = str(value)
+    return repr(text[:ECHO_LIMIT] + ("..." if len(text) > ECHO_LIMIT else ""))
+
+
 def parse_day(value: str | None, name: str) -> date | None:
+    """A day written exactly ``YYYY-MM-DD`` (no week dates, no ``20221014``, no spaces)."""
     if value is None or value == "":
         return None
     try:
+        if not _DAY.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise ApiError(
             400,
-            f"'{name}' must be a date written YYYY-MM-DD, such as 2022-10-14 (got {value[:40]!r})",
+            f"'{name}' must be a date written YYYY-MM-DD, such as 2022-10-14 (got {echo(value)})",
         ) from None
 
 
@@ -62,16 +74,34 @@ def rows(
     first: str | None,
     last: str | None,
 ) -> list[dict[str, Any]]:
-    """The metric's rows, in the shape of ``report --format json``."""
+    """The metric's rows, in the shape of ``report --format json``. A missing bound is the
+    first (or last) day with data; the range, so completed, is at most ``MAX_RANGE_DAYS``."""
     if name not in metrics.names():
         raise ApiError(
-            404, f"unknown metric {name!r}; the metrics are {', '.join(metrics.names())}"
+            404, f"unknown metric {echo(name)}; the metrics are {', '.join(metrics.names())}"
         )
     start, end = parse_day(first, "from"), parse_day(last, "to")
-    if start and end and (end - start).days > MAX_RANGE_DAYS:
-        raise ApiError(400, f"the range is longer than {MAX_RANGE_DAYS} days; ask for less")
-    try:
-        found = metric_rows(store, metrics.get(name), start, end)
-    except RangeError as e:
-        raise ApiError(400, f"{e}; send from <= to") from None
-    return [r.as_dict() for r in found]
+    if start and end and start > end:
+        raise ApiError(
+            400, f"the range is reversed: from {start} is after to {end}; send from <= to"
+        )
+    metric = metrics.get(name)
+    filled: list[str] = []  # the bounds filled in, for the message
+    if start is None or end is None:
+        found = data_span(store, [metric])
+        if found is None:
+            return []
+        if start is None:
+            start, filled = found[0], [*filled, "'from' is the first day with data"]
+        if end is None:
+            end, filled = found[1], [*filled, "'to' is the last day with data"]
+        if start > end:
+            return []  # the range asked for holds no data
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise ApiError(
+            400,
+            f"the range from {start} to {end} is longer than {MAX_RANGE_DAYS} days"
+            + (f" ({', '.join(filled)})" if filled else "")
+            + "; ask for less",
+        )
+    return [r.as_dict() for r in metric_rows(store, metric, start, end)]

@@ -6,23 +6,31 @@ docs (Swagger UI from the swagger-ui-bundle package). No CDN, no network.
 
 from __future__ import annotations
 
+import logging
+import sys
+from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from presso_metrics import __version__, bootstrap
 from presso_metrics.bootstrap import Settings
 from presso_metrics.domain.metrics import MetricSet
-from presso_metrics.entrypoints import http_api
+from presso_metrics.entrypoints import failures, http_api
+from presso_metrics.entrypoints.http_policy import HttpPolicy
+from presso_metrics.exceptions import PressoMetricsError
 from presso_metrics.ports import MetricsStore
 from presso_metrics.views import Row, rows_csv
+
+log = logging.getLogger("presso_metrics.web")
 
 STATIC = Path(str(resources.files("presso_metrics").joinpath("entrypoints/static")))
 
@@ -66,7 +74,11 @@ class Problem(BaseModel):
     detail: str
 
 
-def create_app(metrics: MetricSet, store: MetricsStore) -> FastAPI:
+def create_app(
+    metrics: MetricSet, store: MetricsStore, *, allowed_hosts: Collection[str] | None = None
+) -> FastAPI:
+    """The dashboard and the read-only API. ``allowed_hosts``: the Host names answered (see
+    :mod:`~presso_metrics.entrypoints.http_policy`); None answers any (Lambda)."""
     app = FastAPI(
         title="presso-metrics",
         version=__version__,
@@ -75,17 +87,33 @@ def create_app(metrics: MetricSet, store: MetricsStore) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    unavailable = {"model": Problem, "description": "the metrics store cannot be read"}
 
     @app.exception_handler(http_api.ApiError)
     async def api_error(request: Request, exc: http_api.ApiError) -> JSONResponse:
         return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
+
+    async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        failure = failures.describe(exc)
+        if failure is None:  # not a store failure: a bug, left to the server's 500
+            raise exc
+        log.warning("%s %s: 503: %s", request.method, request.url.path, failure.message)
+        headers = {"Retry-After": "5"} if failure.transient else None
+        return JSONResponse({"detail": failure.message}, status_code=503, headers=headers)
+
+    for kind in (PressoMetricsError, BotoCoreError, ClientError):
+        app.add_exception_handler(kind, store_unavailable)
 
     @app.get("/api/metrics", response_model=list[MetricDefinition], tags=["metrics"])
     def list_metrics() -> list[dict[str, Any]]:
         """The metric definitions: name, events, dimension, granularity, total name."""
         return http_api.definitions(metrics)
 
-    @app.get("/api/span", response_model=Span, tags=["metrics"])
+    @app.get("/api/span", response_model=Span, tags=["metrics"], responses={503: unavailable})
     def span() -> dict[str, Any]:
         """The first and last day there is data for, and the time zone days are counted in."""
         return http_api.span(store, metrics)
@@ -96,19 +124,24 @@ def create_app(metrics: MetricSet, store: MetricsStore) -> FastAPI:
         tags=["metrics"],
         responses={
             200: {"content": {"text/csv": {}}},
-            400: {"model": Problem, "description": "a bad date or a reversed range"},
+            400: {"model": Problem, "description": "a bad date, a reversed or too long range"},
             404: {"model": Problem, "description": "an unknown metric"},
+            503: unavailable,
         },
     )
     def metric(
         name: Annotated[str, PathParam(description="A metric name, e.g. sales")],
         from_: Annotated[
-            str | None, Query(alias="from", description="First day, YYYY-MM-DD")
+            str | None,
+            Query(alias="from", description="First day, YYYY-MM-DD; default: the first with data"),
         ] = None,
-        to: Annotated[str | None, Query(description="Last day, YYYY-MM-DD")] = None,
+        to: Annotated[
+            str | None, Query(description="Last day, YYYY-MM-DD; default: the last with data")
+        ] = None,
         format: Annotated[str, Query(pattern="^(json|csv)$", description="json or csv")] = "json",
     ) -> Any:
-        """A metric's counters by bucket and dimension, from `from` to `to` (default: all)."""
+        """A metric's counters by bucket and dimension, from `from` to `to` (default: all), at
+        most ten years of days."""
         found = http_api.rows(store, metrics, name, from_, to)
         if format == "csv":
             csv = rows_csv(Row(**r) for r in found)
@@ -119,43 +152,37 @@ def create_app(metrics: MetricSet, store: MetricsStore) -> FastAPI:
             )
         return found
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], responses={503: unavailable})
     def healthz() -> dict[str, str]:
-        """Ready when the metrics store answers."""
+        """Ready when the metrics store answers; 503 with the reason when it cannot be read."""
         store.bucket_span(next(iter(metrics)).partition)
         return {"status": "ok"}
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> Response:
-        return FileResponse(STATIC / "index.html", headers=_dashboard_headers())
+        return FileResponse(STATIC / "index.html")
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="presso-metrics API",
-            swagger_js_url="/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/swagger/swagger-ui.css",
-            swagger_favicon_url="/swagger/favicon-32x32.png",
-        )
+    def docs() -> Response:
+        """Swagger UI, started by a script file (static/docs.js): no inline script, so the
+        page has the dashboard's Content-Security-Policy."""
+        return FileResponse(STATIC / "docs.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/swagger", StaticFiles(directory=_swagger_dir()), name="swagger")
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if request.url.path == "/" or request.url.path.startswith("/static"):
-            response.headers.update(_dashboard_headers())
-        return response
-
+    app.add_middleware(HttpPolicy, allowed_hosts=allowed_hosts)
     return app
 
 
-def _dashboard_headers() -> dict[str, str]:
-    return {"Content-Security-Policy": http_api.DASHBOARD_CSP, "X-Frame-Options": "DENY"}
+def _validation_message(exc: RequestValidationError) -> str:
+    """FastAPI's validation errors in one line, quoting at most a short prefix of the input."""
+    said = []
+    for error in exc.errors():
+        where = [str(p) for p in error.get("loc", ())]
+        name = f"{where[0]} parameter '{'.'.join(where[1:])}'" if len(where) > 1 else "request"
+        got = f" (got {http_api.echo(error['input'])})" if "input" in error else ""
+        said.append(f"{name}: {error.get('msg', 'invalid')}{got}")
+    return "; ".join(said)
 
 
 def _swagger_dir() -> Path:
@@ -164,9 +191,31 @@ def _swagger_dir() -> Path:
     return Path(swagger_ui_bundle.swagger_ui_path)
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def default_hosts(host: str) -> set[str]:
+    """The Host names ``serve`` answers without --allow-host: the address it is bound to and
+    the loopback names."""
+    return {host, "localhost", "127.0.0.1", "::1"}
+
+
+def serve(settings: Settings, host: str, port: int, allow_hosts: Collection[str] = ()) -> None:
+    """Serve until interrupted. A store that cannot be read (a missing, locked or outdated
+    database) does not stop it: it says so, and answers 503 until the store can be read."""
     import uvicorn
 
     metrics, store = bootstrap.build_reader(settings)  # the table only: no queues needed
+    try:
+        store.bucket_span(next(iter(metrics)).partition)
+    except Exception as e:
+        failure = failures.describe(e)
+        if failure is None:
+            raise
+        print(f"warning: {failure.message}; answering 503 until it can be read", file=sys.stderr)
+    if host in ("0.0.0.0", "::", ""):
+        print(
+            "listening on every interface: requests are answered only for the names given "
+            "with --allow-host (and localhost)",
+            file=sys.stderr,
+        )
+    app = create_app(metrics, store, allowed_hosts=default_hosts(host) | set(allow_hosts))
     print(f"dashboard on http://{host}:{port}/ (API docs at /docs); Ctrl-C to stop", flush=True)
-    uvicorn.run(create_app(metrics, store), host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
