@@ -1,13 +1,13 @@
 """The dashboard in headless Chromium (Debian's package), served by `presso-metrics serve`.
 
-`make test` installs Chromium when it is missing; without it this test fails, it does not skip.
+`make test` installs Chromium when it is missing; without it this test fails, it does not skip
+(conftest.py's `browser`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,22 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
+from tests.browser.support import open_page, table
 from tests.conftest import EVENTS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CLI = str(Path(sys.executable).parent / "presso-metrics")
 HOSTILE = "<img src=x onerror=alert(1)>"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:
@@ -80,27 +72,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(server: str) -> Iterator[Page]:
-    chromium = shutil.which("chromium")
-    assert chromium, "Chromium is not installed: run `make browser` (make test does it)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1600})
-        page.dialogs = []  # type: ignore[attr-defined]
-        page.errors = []  # type: ignore[attr-defined]
-        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
-        page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)  # type: ignore[attr-defined]
-        page.goto(server)
-        page.wait_for_selector("body[data-loaded]")
-        yield page
-        browser.close()
-
-
-def table(page: Page, selector: str) -> list[list[str]]:
-    return page.eval_on_selector(
-        selector,
-        "t => [...t.querySelectorAll('tr')].map(r => [...r.children].map(c => c.textContent))",
-    )
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    page = open_page(browser)
+    page.goto(server)
+    page.wait_for_selector("body[data-loaded]")
+    yield page
+    page.close()
 
 
 def test_dashboard_shows_the_recorded_day(page: Page) -> None:
