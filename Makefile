@@ -51,13 +51,21 @@ browser:
 screenshot: $(STAMP) browser
 	$(BIN)/python docs/screenshot.py
 
-## Refresh the vendored Chart.js (served by the dashboard itself: no CDN).
+## Refresh the vendored Chart.js and Swagger UI (served by the process itself: no CDN).
 CHARTJS := 4.6.1
+SWAGGER_UI := 5.32.0
+VENDOR := src/presso_metrics/entrypoints/static/vendor
 vendor:
-	rm -rf /tmp/presso-chartjs && mkdir -p /tmp/presso-chartjs
-	cd /tmp/presso-chartjs && npm pack --silent chart.js@$(CHARTJS) && tar xzf chart.js-$(CHARTJS).tgz
-	cp /tmp/presso-chartjs/package/dist/chart.umd.min.js src/presso_metrics/entrypoints/static/vendor/
-	cp /tmp/presso-chartjs/package/LICENSE.md src/presso_metrics/entrypoints/static/vendor/chart.js-LICENSE.md
+	rm -rf /tmp/presso-vendor && mkdir -p /tmp/presso-vendor
+	cd /tmp/presso-vendor && npm pack --silent chart.js@$(CHARTJS) swagger-ui-dist@$(SWAGGER_UI)
+	cd /tmp/presso-vendor && tar xzf chart.js-$(CHARTJS).tgz && mv package chartjs
+	cd /tmp/presso-vendor && tar xzf swagger-ui-dist-$(SWAGGER_UI).tgz && mv package swagger
+	cp /tmp/presso-vendor/chartjs/dist/chart.umd.min.js $(VENDOR)/
+	cp /tmp/presso-vendor/chartjs/LICENSE.md $(VENDOR)/chart.js-LICENSE.md
+	mkdir -p $(VENDOR)/swagger
+	cd /tmp/presso-vendor/swagger && cp swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt \
+	  swagger-ui.css favicon-32x32.png $(CURDIR)/$(VENDOR)/swagger/
+	cp /tmp/presso-vendor/swagger/LICENSE $(VENDOR)/swagger/swagger-ui-LICENSE
 
 ## Re-pin every transitive dependency (run after changing pyproject.toml).
 lock:

@@ -4,7 +4,6 @@ Content-Security-Policy: it must still work (no inline script for the policy to 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.browser.test_dashboard import CHROMIUM_ARGS, free_port
+from tests.browser.support import free_port
 from tests.integration.test_web_api import fill
 
 CLI = str(Path(sys.executable).parent / "presso-metrics")
@@ -45,22 +44,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def docs(server: str) -> Iterator[tuple[Page, list[str], dict[str, str]]]:
-    chromium = shutil.which("chromium")
-    assert chromium, "Chromium is not installed: run `make browser` (make test does it)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        response = page.goto(f"{server}/docs")
-        assert response is not None
-        # Swagger UI, started by static/docs.js, has drawn its root: the scripts ran.
-        page.wait_for_selector(".swagger-ui > div", state="attached", timeout=15_000)
-        page.wait_for_timeout(500)  # let it fetch /openapi.json and draw
-        yield page, errors, response.headers
-        browser.close()
+def docs(server: str, browser: Browser) -> Iterator[tuple[Page, list[str], dict[str, str]]]:
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    response = page.goto(f"{server}/docs")
+    assert response is not None
+    # Swagger UI, started by static/docs.js, has drawn its root: the scripts ran.
+    page.wait_for_selector(".swagger-ui > div", state="attached", timeout=15_000)
+    page.wait_for_timeout(500)  # let it fetch /openapi.json and draw
+    yield page, errors, response.headers
+    page.close()
 
 
 def test_the_docs_page_runs_under_the_dashboards_policy(
@@ -72,11 +67,6 @@ def test_the_docs_page_runs_under_the_dashboards_policy(
     assert errors == []  # a script or style the policy refused would be logged here
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="swagger-ui-bundle 1.1.0 is Swagger UI 4.15.5, which cannot render OpenAPI 3.1 "
-    "(FastAPI's); it needs Swagger UI 5 (a dependency change, outside this branch's files)",
-)
 def test_the_docs_page_shows_the_api(docs: tuple[Page, list[str], dict[str, str]]) -> None:
     page, _, _ = docs
     page.wait_for_selector(".opblock-summary-path", timeout=5_000)

@@ -1,7 +1,7 @@
 """``presso-metrics serve``: the dashboard and the read-only JSON API over HTTP (FastAPI).
 
 Everything is served by this process: the page, its script, Chart.js and the interactive API
-docs (Swagger UI from the swagger-ui-bundle package). No CDN, no network.
+docs (Swagger UI 5, vendored in static/vendor/swagger). No CDN, no network.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def create_app(
         return FileResponse(STATIC / "docs.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.mount("/swagger", StaticFiles(directory=_swagger_dir()), name="swagger")
+    app.mount("/swagger", StaticFiles(directory=STATIC / "vendor" / "swagger"), name="swagger")
     app.add_middleware(HttpPolicy, allowed_hosts=allowed_hosts)
     return app
 
@@ -183,12 +183,6 @@ def _validation_message(exc: RequestValidationError) -> str:
         got = f" (got {http_api.echo(error['input'])})" if "input" in error else ""
         said.append(f"{name}: {error.get('msg', 'invalid')}{got}")
     return "; ".join(said)
-
-
-def _swagger_dir() -> Path:
-    import swagger_ui_bundle
-
-    return Path(swagger_ui_bundle.swagger_ui_path)
 
 
 def default_hosts(host: str) -> set[str]:
