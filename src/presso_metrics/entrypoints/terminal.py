@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.highlighter import JSONHighlighter
+from rich.live import Live
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -31,8 +33,11 @@ from rich.text import Text
 
 from presso_metrics.dead_letters import DeadLetter
 from presso_metrics.domain.metrics import MetricSet
+from presso_metrics.loadtest.report import describe_run, summary_lines
+from presso_metrics.loadtest.samples import Sample
 from presso_metrics.ports import PublishResult
 from presso_metrics.views import Row, pivot, rows_csv
+from presso_metrics.watch import History, sparkline
 
 err = Console(stderr=True)
 out = Console(soft_wrap=True)
@@ -230,3 +235,108 @@ def print_metrics(metric_set: MetricSet, fmt: str) -> None:
             shown(safe_json(d["events"], indent=None)),
         )
     out.print(table)
+
+
+# --- the live status and the load test ------------------------------------------------------
+
+
+def status_view(history: History, queue: str, dead_letter_queue: str, where: str) -> RichTable:
+    """One frame of ``status --watch``."""
+    latest = history.latest
+    rate = history.rate
+    grid = RichTable.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(no_wrap=True)
+    header = Text.assemble(shown(where), f" · {latest.at:%H:%M:%S} · Ctrl-C to stop", style="dim")
+    grid.add_row(shown(queue), "", header)
+    grid.add_row(
+        "queue depth",
+        f"{latest.depth:,}",
+        f"visible {latest.visible:,} · in flight {latest.in_flight:,}",
+    )
+    grid.add_row(
+        "dead letters", f"{latest.dead_letters:,}", Text.assemble("in ", shown(dead_letter_queue))
+    )
+    counted = "-" if latest.counted is None else f"{latest.counted:,}"
+    grid.add_row(
+        "counting",
+        "…" if rate is None else f"{rate:,.1f}",
+        f"events/s · {counted} {history.covers}",
+    )
+    depths = history.depths
+    grid.add_row(
+        "depth history",
+        "",
+        Text.assemble(
+            (sparkline(depths), "cyan"),
+            f"  peak {max(depths):,} over the last {history.seconds:.0f} s",
+        ),
+    )
+    return grid
+
+
+def watch_status(
+    histories: Iterator[History], queue: str, dead_letter_queue: str, where: str
+) -> None:
+    """Refresh the status in place until Ctrl-C (then return: the exit is clean). When the
+    output is not a terminal, print one JSON object per snapshot instead (JSON lines)."""
+    try:
+        if not out.is_terminal:
+            for history in histories:
+                print_json(history.as_json(queue, dead_letter_queue), indent=None)
+                out.file.flush()
+            return
+        with Live(
+            console=out, auto_refresh=False, redirect_stdout=False, redirect_stderr=False
+        ) as live:
+            for history in histories:
+                live.update(status_view(history, queue, dead_letter_queue, where), refresh=True)
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:  # the reader went away (`| head`): nothing left to do
+        pass
+
+
+@contextmanager
+def loadtest_progress() -> Iterator[Callable[[Sample], None]]:
+    """A live line on standard error while the load test runs (nothing if it is not a
+    terminal): published, depth and its sparkline, counted, write transactions."""
+    if not err.is_terminal:
+        yield lambda sample: None
+        return
+    depths: list[int] = []
+    with Live(console=err, auto_refresh=False, transient=True) as live:
+
+        def show(s: Sample) -> None:
+            depths.append(s.depth)
+            writes = "" if s.transactions is None else f" · writes {s.transactions:,}"
+            live.update(
+                Text.assemble(
+                    f"{s.t:6.1f} s · published {s.published:,} · depth {s.depth:,} ",
+                    (sparkline(depths, 40), "cyan"),
+                    f" · counted {s.counted:,}{writes}",
+                ),
+                refresh=True,
+            )
+
+        yield show
+
+
+def print_loadtest_summary(summary: dict[str, Any], files: Sequence[Path]) -> None:
+    grid = RichTable.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for label, value in summary_lines(summary):
+        grid.add_row(label, shown(value))
+    out.print(Text.assemble(("load test: ", "bold"), shown(describe_run(summary))))
+    out.print(grid)
+    for path in files:
+        out.print(Text.assemble("wrote ", shown(str(path))))
+    for m in summary.get("mismatches", []):
+        err.print(
+            Text.assemble(
+                "counter ", shown(m["counter"]), f" moved by {m['moved']}, expected {m['expected']}"
+            ),
+            style="red",
+        )
