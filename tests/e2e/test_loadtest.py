@@ -92,3 +92,13 @@ def test_refuses_options_the_deployed_function_does_not_take(cli: Cli, tmp_path:
     assert result.returncode == 2
     assert "--batch-size, --write-limit: the deployed function consumes" in result.stderr
     assert "--consumers local" in result.stderr
+
+
+def test_an_unusable_out_directory_is_refused_before_the_run(cli: Cli, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = cli.run("loadtest", "--out", str(blocker / "results"), check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cannot write the load test's results there" in result.stderr
+    assert "pick another --out directory" in result.stderr
+    assert not cli.db.exists()  # refused before anything was created or published

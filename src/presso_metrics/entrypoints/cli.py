@@ -512,7 +512,12 @@ def loadtest(
     way Lambda's event source mapping does, sample the queue and the table ten times a second
     until the queue is drained; write loadtest.json and a chart, print the summary."""
     from presso_metrics.entrypoints.worker import WorkerOptions, run
-    from presso_metrics.loadtest import LoadTestOptions, run_load_test, write_results
+    from presso_metrics.loadtest import (
+        LoadTestOptions,
+        prepare_output,
+        run_load_test,
+        write_results,
+    )
 
     settings = settings_from(options)
     consumers = consumers or ("lambda" if settings.aws else "local")
@@ -548,6 +553,7 @@ def loadtest(
         timeout=timeout,
         seed=seed,
     )
+    prepare_output(out_dir)
     with terminal.loadtest_progress() as on_sample:
         result = run_load_test(settings, test, run_consumers=run, on_sample=on_sample)
     files = write_results(result, out_dir)

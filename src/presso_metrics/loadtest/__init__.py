@@ -20,7 +20,7 @@ chart, a self-contained HTML page (``loadtest.html``).
     write_results(result, "out")
 """
 
-from presso_metrics.loadtest.report import chart_page, write_results
+from presso_metrics.loadtest.report import chart_page, prepare_output, write_results
 from presso_metrics.loadtest.run import LoadTestOptions, expected_counters, run_load_test
 from presso_metrics.loadtest.samples import LoadTestResult, Sample, peaks, trailing_rates
 
@@ -31,6 +31,7 @@ __all__ = [
     "chart_page",
     "expected_counters",
     "peaks",
+    "prepare_output",
     "run_load_test",
     "trailing_rates",
     "write_results",

@@ -17,6 +17,7 @@ from presso_metrics.chart import (
     Series,
     html_page,
 )
+from presso_metrics.exceptions import InputError
 from presso_metrics.loadtest.samples import LoadTestResult, trailing_rates
 
 
@@ -80,12 +81,30 @@ def summary_lines(s: dict[str, Any]) -> list[tuple[str, str]]:
     return lines
 
 
+RESULT_FILES = ("loadtest.json", "loadtest.html")
+
+
+def prepare_output(directory: str | Path) -> Path:
+    """Create ``directory`` if missing and make sure the results can be written there, before
+    a run rather than after it."""
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in RESULT_FILES:
+            with open(folder / name, "a", encoding="utf-8"):
+                pass
+    except OSError as e:
+        raise InputError(
+            f"{folder}: cannot write the load test's results there ({e.strerror}); "
+            "pick another --out directory"
+        ) from None
+    return folder
+
+
 def write_results(result: LoadTestResult, directory: str | Path) -> tuple[Path, Path]:
     """Write ``loadtest.json`` and ``loadtest.html`` into ``directory`` (created if missing)."""
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    data = folder / "loadtest.json"
-    chart = folder / "loadtest.html"
+    folder = prepare_output(directory)
+    data, chart = (folder / name for name in RESULT_FILES)
     data.write_text(json.dumps(result.as_dict(), indent=1) + "\n", encoding="utf-8")
     chart.write_text(chart_page(result), encoding="utf-8")
     return data, chart
