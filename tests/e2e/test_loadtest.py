@@ -102,3 +102,16 @@ def test_an_unusable_out_directory_is_refused_before_the_run(cli: Cli, tmp_path:
     assert "cannot write the load test's results there" in result.stderr
     assert "pick another --out directory" in result.stderr
     assert not cli.db.exists()  # refused before anything was created or published
+
+
+def test_on_a_terminal_the_run_is_shown_live(cli: Cli, tmp_path: Path) -> None:
+    from tests.e2e.test_status_watch import watching
+
+    args = ["loadtest", "--orders", "100", "--write-limit", "20", "--concurrency", "1"]
+    with watching([*args, "--out", str(tmp_path)], cli.env) as screen:
+        assert screen.process.wait(timeout=120) == 0
+    text = screen.text
+    live = re.findall(r"published ([\d,]+) · depth ([\d,]+) \S+ · counted ([\d,]+)", text)
+    assert ("100", "0", "100") in live  # the last frame: all published, drained, counted
+    assert any(int(depth) > 0 for _, depth, _ in live)  # and the burst waiting before that
+    assert "100 of 100 orders, each exactly once" in text

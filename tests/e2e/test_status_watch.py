@@ -73,8 +73,14 @@ class Screen:
         self.process.send_signal(signal.SIGINT)
         code = self.process.wait(timeout=timeout)
         self.reader.join(timeout=10)
-        os.close(self.master)
         return code
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.reader.join(timeout=10)
+        os.close(self.master)
 
 
 @contextmanager
@@ -83,9 +89,7 @@ def watching(args: list[str], env: dict[str, str]) -> Iterator[Screen]:
     try:
         yield screen
     finally:
-        if screen.process.poll() is None:
-            screen.process.kill()
-            screen.process.wait()
+        screen.close()
 
 
 def frames(text: str) -> list[dict[str, str]]:

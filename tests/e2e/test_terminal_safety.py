@@ -234,14 +234,3 @@ def test_metric_descriptions_and_names_from_a_metrics_file_are_text(
     assert_inert(report.stdout)
     assert r"sales: [/] \x1b]8;;http://evil.example\x07sales\x1b]8;;\x07" in report.stdout
     assert r"[/]Total\x1b[31m" in report.stdout
-
-
-def test_publish_failures_quote_data_as_text(cli: Cli, tmp_path: Path) -> None:
-    """A publish failure's reason can quote the event; it is shown as text too."""
-    path = tmp_path / "events.json"
-    path.write_text(json.dumps([{"detail": {}, "source": "[/]\x1b]8;;http://evil.example\x07"}]))
-    result = cli.run("publish", str(path), check=False)
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert_inert(result.stderr)
-    assert "event 0: not published" in result.stderr

@@ -6,11 +6,14 @@ import io
 import json
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
+from presso_metrics.entrypoints import terminal
 from presso_metrics.entrypoints.terminal import ESCAPE_STYLE, safe_json, shown
+from presso_metrics.ports import PublishResult
 
 _ESCAPE = re.compile(r'\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|[nrt\\"])')
 
@@ -87,3 +90,18 @@ def test_safe_json_is_json_of_the_same_value(value: object) -> None:
 def test_safe_json_keeps_readable_text() -> None:
     assert safe_json({"d": "Café\u202e\x9b"}, indent=None) == '{"d": "Café\\u202e\\u009b"}'
     assert safe_json(["\x7f\x1b"], indent=None) == '["\\u007f\\u001b"]'
+
+
+def test_publish_failures_are_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bus's reason for refusing an event may quote it (EventBridge's ErrorMessage)."""
+    buffer = io.StringIO()
+    monkeypatch.setattr(terminal, "err", Console(file=buffer, force_terminal=True, width=200))
+    why = "[/] ValidationException: [link=http://evil.example]x[/link] \x1b]8;;http://e\x07"
+    terminal.print_publish_result(PublishResult(0, [(0, why)]), 1)
+    printed = re.sub(r"\x1b\[[0-9;]*m", "", buffer.getvalue())
+    assert "\x1b" not in printed and "\x07" not in printed
+    assert (
+        r"event 0: not published: [/] ValidationException: [link=http://evil.example]x[/link]"
+        in printed
+    )
+    assert r"\x1b]8;;http://e\x07" in printed

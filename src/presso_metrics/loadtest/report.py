@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +91,8 @@ def prepare_output(directory: str | Path) -> Path:
     folder = Path(directory)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for name in RESULT_FILES:
-            with open(folder / name, "a", encoding="utf-8"):
-                pass
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".loadtest-"):
+            pass  # writable: nothing is left behind
     except OSError as e:
         raise InputError(
             f"{folder}: cannot write the load test's results there ({e.strerror}); "
