@@ -26,6 +26,10 @@ def _n(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s" if value < 1 else f"{value:,.1f} s"
+
+
 def describe_run(s: dict[str, Any]) -> str:
     """Where it ran and how it consumed, in one line."""
     if s["backend"] == "aws":
@@ -59,12 +63,12 @@ def summary_lines(s: dict[str, Any]) -> list[tuple[str, str]]:
             if s["peak_write_rate"] is not None
             else "not visible (the deployed function writes)",
         ),
-        ("peak depth", f"{_n(s['peak_depth'])} messages at {_n(s['peak_depth_at'])} s"),
+        ("peak depth", f"{_n(s['peak_depth'])} messages at {_seconds(s['peak_depth_at'])}"),
         (
             "time to drain",
-            f"{_n(s['time_to_drain'])} s"
+            _seconds(s["time_to_drain"])
             if s["drained"]
-            else f"not drained after {_n(s['duration'])} s",
+            else f"not drained after {_seconds(s['duration'])}",
         ),
     ]
     if s["counted_exactly_once"]:
@@ -72,7 +76,7 @@ def summary_lines(s: dict[str, Any]) -> list[tuple[str, str]]:
     else:
         counted = f"{s['counted']:,} of {s['orders']:,} orders: NOT each exactly once"
     lines.append(("counted", counted))
-    published = f"{s['published']:,} in {_n(s['publish_seconds'] or 0)} s"
+    published = f"{s['published']:,} in {_seconds(s['publish_seconds'] or 0)}"
     if s["not_published"]:
         published += f" ({s['not_published']:,} not published)"
     lines.append(("published", published))

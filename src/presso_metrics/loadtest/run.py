@@ -253,11 +253,18 @@ def _run(
         )
 
     chunk = options.publish_chunk or (10 if settings.aws else len(events))
-    publisher = threading.Thread(
-        target=lambda: published.append(publish_all(bus, events, chunk)),
-        name="loadtest-publisher",
-        daemon=True,
-    )
+    publishing_done = threading.Event()
+    publish_error: list[BaseException] = []
+
+    def publish() -> None:
+        try:
+            published.append(publish_all(bus, events, chunk))
+        except BaseException as e:  # raised by the load test below
+            publish_error.append(e)
+        finally:
+            publishing_done.set()
+
+    publisher = threading.Thread(target=publish, name="loadtest-publisher", daemon=True)
     # SQS's counts are approximate and EventBridge delivers asynchronously: on AWS an empty
     # queue must stay empty a while before it counts as drained, unless all is accounted for.
     settle = 10.0 if settings.aws else 1.0
@@ -273,10 +280,15 @@ def _run(
         due = t0
         while True:
             due += options.interval
-            time.sleep(max(0.0, due - time.monotonic()))
+            wait = max(0.0, due - time.monotonic())
+            if published_at is None:
+                # A sample the moment the burst has landed, then one every interval.
+                if publishing_done.wait(wait):
+                    published_at = time.monotonic() - t0
+                    due = time.monotonic()
+            else:
+                time.sleep(wait)
             now = time.monotonic()
-            if published_at is None and not publisher.is_alive():
-                published_at = now - t0
             s = sample(now - t0)
             samples.append(s)
             if on_sample is not None:
@@ -288,9 +300,9 @@ def _run(
                     break
             else:
                 zero_since = None
-            if (consumers is not None and consumers.error is not None) or (
-                now - t0 > options.timeout
-            ):
+            if publish_error or (consumers is not None and consumers.error is not None):
+                break
+            if now - t0 > options.timeout:
                 break
             if due < now - options.interval:  # fell behind (a slow read): keep pace from now
                 due = now
@@ -302,6 +314,8 @@ def _run(
         if publisher.ident is not None:
             publisher.join(timeout=60)
         publisher_stack.close()
+    if publish_error:
+        raise publish_error[0]
     if consumers is not None and consumers.error is not None:
         raise RuntimeError(f"the consumers failed: {consumers.error}") from consumers.error
     after = read_counters(reader.store, list(expected))
