@@ -66,11 +66,13 @@ def event_tally(stack: Stack) -> EventTally:
 
     def today_totals() -> int:
         today = datetime.now(zone).date()
-        return sum(
-            row.value
-            for metric in metrics
-            for row in metric_rows(stack.store, metric, today, today)
-            if row.dimension == metric.total
+        return int(
+            sum(
+                row.value
+                for metric in metrics
+                for row in metric_rows(stack.store, metric, today, today)
+                if row.dimension == metric.total
+            )
         )
 
     names = ", ".join(str(m.total) for m in metrics)

@@ -152,6 +152,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE orders (
             key        TEXT PRIMARY KEY,
             state      TEXT NOT NULL,
+            events     INTEGER NOT NULL,
             version    INTEGER NOT NULL,
             expires_at INTEGER NOT NULL
         ) WITHOUT ROWID;

@@ -42,10 +42,11 @@ _UPSERT_COUNTERS = """
     ON CONFLICT (pk, sk, attr) DO UPDATE SET val = val + excluded.val
 """
 _UPSERT_ORDERS = """
-    INSERT INTO orders (key, state, version, expires_at)
-    SELECT value ->> 0, value ->> 1, 1, ? FROM json_each(?) WHERE true
+    INSERT INTO orders (key, state, events, version, expires_at)
+    SELECT value ->> 0, value ->> 1, value ->> 2, 1, ? FROM json_each(?) WHERE true
     ON CONFLICT (key) DO UPDATE SET
-        state = excluded.state, version = version + 1, expires_at = excluded.expires_at
+        state = excluded.state, events = excluded.events, version = version + 1,
+        expires_at = excluded.expires_at
 """
 
 
@@ -150,7 +151,7 @@ class SqliteMetricsStore:
             for refused in merged.refused:
                 result.rejected[refused.marker] = order_too_large(key)
             if counted:
-                writes.append((key, encode_state(merged.events)))
+                writes.append((key, encode_state(merged.events), len(merged.events)))
         if writes:
             conn.execute(_UPSERT_ORDERS, (expires, orjson.dumps(writes)))
 
