@@ -234,3 +234,20 @@ def test_metric_descriptions_and_names_from_a_metrics_file_are_text(
     assert_inert(report.stdout)
     assert r"sales: [/] \x1b]8;;http://evil.example\x07sales\x1b]8;;\x07" in report.stdout
     assert r"[/]Total\x1b[31m" in report.stdout
+
+
+def test_report_dates_are_strictly_yyyy_mm_dd_like_the_api(cli: Cli) -> None:
+    """Python's date.fromisoformat also takes 20221014 and week dates; the CLI, like the API,
+    takes only YYYY-MM-DD (issue #11)."""
+    cli.run("init")
+    for bad in ("20221014", "2022-W41-5", "2022-1-5", " 2022-10-14"):
+        result = cli.run("report", "--from", bad, check=False)
+        assert result.returncode == 2 and "write it as YYYY-MM-DD" in result.stderr, bad
+    assert cli.run("report", "--from", "2022-10-14", check=False).returncode == 0
+
+
+def test_error_messages_show_what_a_terminal_would_act_on_as_escapes(cli: Cli) -> None:
+    cli.run("init")
+    result = cli.run("report", "--metric", "\x1b]8;;http://evil.example\x07x", check=False)
+    assert result.returncode == 1 and "unknown metric" in result.stderr
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr

@@ -7,9 +7,19 @@ In the autumn DST change the repeated local hour falls into one hour bucket.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, tzinfo
 
 GRANULARITIES = ("hour", "day", "month")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def strict_day(text: str) -> date:
+    """A day written exactly ``YYYY-MM-DD`` (``date.fromisoformat`` also takes ``20221014``
+    and week dates); a ValueError otherwise."""
+    if not _DAY.fullmatch(text):
+        raise ValueError(f"{text!r} is not written YYYY-MM-DD")
+    return date.fromisoformat(text)
 
 
 class BucketError(ValueError):

@@ -17,6 +17,7 @@ import click
 from presso_metrics import bootstrap
 from presso_metrics.bootstrap import Names, Settings, Stack
 from presso_metrics.dead_letters import list_dead_letters, redrive
+from presso_metrics.domain.buckets import strict_day
 from presso_metrics.domain.counting import REPLAY_MODES, ReplayPolicy
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.entrypoints import failures, log_redaction, terminal
@@ -124,15 +125,17 @@ def handle_errors(f: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return f(*args, **kwargs)
+        # Messages may quote data (a name, a path): printed with whatever a terminal would act
+        # on shown as escapes.
         except PressoMetricsError as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(terminal.escaped(str(e))) from None
         except ValueError as e:  # option values the library refused
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(terminal.escaped(str(e))) from None
         except Exception as e:  # AWS's errors: one line, not botocore's traceback
             failure = failures.describe(e)
             if failure is None:
                 raise
-            raise click.ClickException(failure.message) from None
+            raise click.ClickException(terminal.escaped(failure.message)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -141,9 +144,12 @@ def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        return strict_day(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
+        raise click.BadParameter(
+            f"{terminal.escaped(value[:40])!r} is not a date; write it as YYYY-MM-DD, such as "
+            "2022-10-14"
+        ) from None
 
 
 # --- the commands --------------------------------------------------------------------------

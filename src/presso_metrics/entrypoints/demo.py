@@ -6,10 +6,12 @@ import functools
 from datetime import date, timedelta
 from typing import Any
 
+from rich.text import Text
+
 from presso_metrics import bootstrap
 from presso_metrics.bootstrap import Settings
 from presso_metrics.dead_letters import list_dead_letters
-from presso_metrics.entrypoints.terminal import err, out, print_report, progress_bar
+from presso_metrics.entrypoints.terminal import err, out, print_report, progress_bar, shown
 from presso_metrics.entrypoints.worker import WorkerOptions, run
 from presso_metrics.publisher import publish_all
 from presso_metrics.simulation import SOURCE, simulate_days
@@ -76,7 +78,7 @@ def run_demo(settings: Settings, *, orders: int, days: int, seed: int, shops: in
     if letters:
         out.print(f"dead-letter queue: {len(letters)} message(s); the latest:")
         latest = letters[-1]
-        out.print(f"  {latest.reason}: {latest.message}")
+        out.print(Text.assemble("  ", shown(latest.reason), ": ", shown(latest.message)))
         out.print("  (see them all with `presso-metrics dlq list`)")
     out.print(
         "next: `presso-metrics serve` for the dashboard, `presso-metrics report --format json`, "

@@ -7,17 +7,16 @@ The local server (FastAPI, ``web.py``) and the Lambda function behind API Gatewa
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
+from presso_metrics.domain.buckets import strict_day
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.ports import MetricsStore
 from presso_metrics.views import data_span, metric_rows
 
 MAX_RANGE_DAYS = 3660  # ten years of days in one answer
 ECHO_LIMIT = 40  # an error message quotes at most this many characters of what was sent
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # only this: fromisoformat takes more forms
 
 # The dashboard loads nothing from elsewhere and runs no inline script.
 DASHBOARD_CSP = (
@@ -44,9 +43,7 @@ def parse_day(value: str | None, name: str) -> date | None:
     if value is None or value == "":
         return None
     try:
-        if not _DAY.fullmatch(value):
-            raise ValueError(value)
-        return date.fromisoformat(value)
+        return strict_day(value)
     except ValueError:
         raise ApiError(
             400,
