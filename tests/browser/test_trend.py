@@ -53,10 +53,9 @@ def test_this_period_against_the_one_before(
     before = View(shops_url, day(before_first), day(before_last), shop)
     assert cards(page) == trend(now, before)
     period = page.text_content("#trend-period")
+    before_days = day(before_first) if days == 1 else f"{day(before_first)} to {day(before_last)}"
     length = "day" if days == 1 else f"{days} days"
-    assert period == (
-        f"This period against the {length} before it, {day(before_first)} to {day(before_last)}."
-    )
+    assert period == f"Compared with the {length} before: {before_days}."
     assert page.errors == []  # type: ignore[attr-defined]
 
 
@@ -78,7 +77,7 @@ def test_the_changes_go_both_ways_in_this_data(page: Page, shops_url: str) -> No
 def test_a_period_before_the_data_is_not_compared(page: Page, shops_url: str) -> None:
     visit(page, shops_url, day(START), day(LAST), None)
     got = cards(page)
-    assert {c["change"] for c in got.values()} == {" no comparison"}
+    assert {c["change"] for c in got.values()} == {"no comparison"}
     assert {c["before"] for c in got.values()} == {"before: –"}
     assert {c["verdict"] for c in got.values()} == {"none"}
     assert got["trend-sales"]["now"] == str(View(shops_url, day(START), day(LAST), None).sold())

@@ -42,10 +42,8 @@ function card(id, nowText, beforeText, result) {
   el.dataset.direction = result.direction;
   el.dataset.verdict = result.verdict;
   el.querySelector(".now").textContent = nowText;
-  el.querySelector(".change").replaceChildren(
-    text("span", ARROWS[result.direction], "arrow"),
-    ` ${result.text}`,
-  );
+  const arrow = ARROWS[result.direction];
+  el.querySelector(".change").replaceChildren(...(arrow ? [text("span", arrow, "arrow"), " "] : []), result.text);
   el.querySelector(".before").textContent = beforeText;
 }
 
@@ -58,7 +56,7 @@ const wait = (s) => (s === null ? "–" : `${formatTenth(s)} s`);
 export function renderTrend(now, before, previous, firstDay) {
   const days = previous && (previous.days === 1 ? "day" : `${previous.days} days`);
   $("trend-period").textContent = !previous ? "There is no period before this one."
-    : before ? `This period against the ${days} before it, ${previous.from} to ${previous.to}.`
+    : before ? `Compared with the ${days} before: ${previous.from === previous.to ? previous.from : `${previous.from} to ${previous.to}`}.`
       : `Nothing to compare with: the data starts on ${firstDay}, after the ${days} before this period (${previous.from} to ${previous.to}).`;
   const none = { sold: null, completed: null, rate: null, median: null };
   const b = before ?? none;
