@@ -242,24 +242,33 @@ EXPECTED_TEXT = {
 
 def test_label_text_never_shows_two_names_alike(page: Page) -> None:
     names = LOOK_ALIKES + list(EXPECTED_TEXT)
-    shown = page.evaluate("names => names.map(labelText)", names)
+    shown = page.evaluate(
+        "async names => names.map((await import('/static/js/labels.js')).labelText)", names
+    )
     by_name = dict(zip(names, shown, strict=True))
     assert {n: by_name[n] for n in EXPECTED_TEXT} == EXPECTED_TEXT
     assert len(set(shown)) == len(set(names)), "two different names look the same"
-    quoted = page.evaluate("names => names.map(quoted)", ["Latte ", "La\u200btte", 'a"b'])
+    quoted = page.evaluate(
+        "async names => names.map((await import('/static/js/labels.js')).quoted)",
+        ["Latte ", "La\u200btte", 'a"b'],
+    )
     assert quoted == ['"Latte "', '"La\\u200Btte"', '"a\\"b"']
 
 
 def test_day_arithmetic(page: Page) -> None:
     got = page.evaluate(
-        """() => [
+        """async () => {
+          const days = await import("/static/js/days.js");
+          const { addDays, parseDay, clampRange, defaultRange } = days;
+          return [
             addDays("1900-03-01", -1), addDays("2024-02-28", 1), addDays("0001-01-05", -10),
             addDays("9999-12-30", 5), parseDay("2023-02-29"), parseDay("0050-06-01") !== null,
             clampRange("1900-01-01", "2026-01-10", 3660),
             clampRange("2020-01-01", "2026-01-10", 3660),
             defaultRange({ from: "2026-01-05", to: "2026-01-10" }, 30),
             defaultRange({ from: "1900-01-01", to: "2026-01-10" }, 30),
-        ]"""
+          ];
+        }"""
     )
     assert got == [
         "1900-02-28",

@@ -61,6 +61,7 @@ def span(store: MetricsStore, metrics: MetricSet) -> dict[str, Any]:
         "from": found[0].isoformat() if found else None,
         "to": found[1].isoformat() if found else None,
         "time_zone": str(metrics.time_zone),
+        "max_range_days": MAX_RANGE_DAYS,
     }
 
 

@@ -68,6 +68,7 @@ class Span(BaseModel):
     from_: str | None = Field(None, alias="from", description="First day with data")
     to: str | None = Field(None, description="Last day with data")
     time_zone: str
+    max_range_days: int = Field(description="The most days /api/metrics/{name} answers at once")
 
 
 class Problem(BaseModel):
@@ -115,7 +116,8 @@ def create_app(
 
     @app.get("/api/span", response_model=Span, tags=["metrics"], responses={503: unavailable})
     def span() -> dict[str, Any]:
-        """The first and last day there is data for, and the time zone days are counted in."""
+        """The first and last day there is data for, the time zone days are counted in, and
+        the longest range of days the metrics answer at once."""
         return http_api.span(store, metrics)
 
     @app.get(

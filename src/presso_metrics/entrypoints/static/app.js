@@ -1,470 +1,170 @@
-// The presso-metrics dashboard. Reads the JSON API of the server that serves it.
+// The presso-metrics dashboard: the page's state (range, shop, link, refresh) and its loads.
+// The jobs live in js/: days, labels (names as text), rows, histogram (pure), api, link (the
+// view in the address), dom (writing to the page) and panels/.
 //
-// Names come from order events, so they are hostile: a drink may be called "__proto__",
+// Names come from order events, so they are hostile: a drink or shop may be called "__proto__",
 // "constructor" or "<img src=x onerror=...>", or differ from another only by a trailing space.
 // Hence two rules: data never keys a plain object (Map everywhere), and every name is written
-// with textContent through labelNode (in the page) or canvasLabel (on a chart's canvas), which
-// make invisible differences visible.
-"use strict";
+// with textContent through labelNode (in the page) or canvasLabel (on a chart's canvas).
 
-// ---------------------------------------------------------------------------------------------
-// Days: "YYYY-MM-DD" text, compared as text (it sorts in time order), computed in UTC.
+import { getDefinitions, getRows, getSpan } from "./js/api.js";
+import { addDays, clampRange, daysIn, defaultRange, parseDay, previousRange } from "./js/days.js";
+import { $, labelNode, say, setOptions } from "./js/dom.js";
+import { boundsOf } from "./js/histogram.js";
+import { clipped, labelText, quoted } from "./js/labels.js";
+import { linkSearch, readLink } from "./js/link.js";
+import { renderCancelRates } from "./js/panels/cancel-rates.js";
+import { renderModifiers, renderOutcomes, renderSales, showHourly, wireHourly } from "./js/panels/orders.js";
+import { periodFigures, renderTrend } from "./js/panels/trend.js";
+import { renderWaitDaily, renderWaitHourly } from "./js/panels/waits.js";
+import { forShop, formatCount, shopsIn } from "./js/rows.js";
 
 const DEFAULT_DAYS = 30; // the first view: the last 30 days of the data's span
-const API_MAX_DAYS = 3660; // days the API answers at once (http_api.MAX_RANGE_DAYS), unless
-// /api/span says otherwise in `max_range_days`
-const FIRST_DAY = "0001-01-01";
-const LAST_DAY = "9999-12-31";
-
-// The Date at midnight UTC of a day, or null when the text is not a real YYYY-MM-DD day.
-function parseDay(text) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(typeof text === "string" ? text : "");
-  if (!m) return null;
-  const d = new Date(0);
-  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3])); // years < 100 stay as written
-  return formatDay(d) === text ? d : null;
-}
-
-function formatDay(d) {
-  const year = String(d.getUTCFullYear()).padStart(4, "0");
-  const month = String(d.getUTCMonth() + 1).padStart(2, "0");
-  return `${year}-${month}-${String(d.getUTCDate()).padStart(2, "0")}`;
-}
-
-function addDays(day, n) {
-  const d = parseDay(day);
-  d.setUTCDate(d.getUTCDate() + n);
-  const year = d.getUTCFullYear();
-  return year < 1 ? FIRST_DAY : year > 9999 ? LAST_DAY : formatDay(d);
-}
-
-function laterDay(a, b) { return a > b ? a : b; }
-
-// The days from..to, both included, shortened at the start to at most maxDays.
-function clampRange(from, to, maxDays) {
-  const earliest = addDays(to, 1 - maxDays);
-  return from >= earliest ? { from, to, clamped: false } : { from: earliest, to, clamped: true };
-}
-
-// The first view: the last `days` days of the span (its last day has data), or all of it.
-function defaultRange(span, days) {
-  return { from: laterDay(span.from, addDays(span.to, 1 - days)), to: span.to };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Names as text. labelParts splits a name into plain text and marks: a space at either end of
-// the name or beside other white space shows as ␣, and any other white space, control, format
-// or blank-looking character as ‹U+XXXX› (its code point), as do the combining marks of a name
-// not in Unicode's composed form (NFC), which would look like its composed twin. The mark
-// characters themselves (‹ and ␣) are shown as ‹U+XXXX› when a name holds them, so a mark never
-// means two things and two different names never look the same; the empty name shows as
-// ‹empty›. Labels that are not names (‹4 other drinks›) are in ‹ › too. Look-alike letters of
-// different scripts (Latin a, Cyrillic а) are not told apart. ␣ (U+2423) rather than ␠ (U+2420):
-// common fonts (DejaVu among them) have ␣ and ‹ ›, few have ␠, and a chart's canvas has no
-// fallback but the system's fonts.
-
-const SPACE = "␣";
-const ESCAPED = new Set(["‹", SPACE]); // shown by code point when a name holds them
-const WHITE = /^\p{White_Space}$/u;
-const HIDDEN = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}\u034F\u115F\u1160\u3164\uFFA0\u2800]$/u;
-const EMOJI = /^[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F]$/u;
-const COMBINING = /^\p{M}$/u;
-
-function codePoint(ch) {
-  return `U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
-}
-
-function isPlain(ch) {
-  return ch !== undefined && !WHITE.test(ch) && !HIDDEN.test(ch) && !ESCAPED.has(ch);
-}
-
-// Whether chars[i] shows as a mark; `decomposed`: the name is not in NFC.
-function needsMark(chars, i, decomposed) {
-  const ch = chars[i];
-  if (decomposed && COMBINING.test(ch)) return true;
-  if (ch === " ") return !(isPlain(chars[i - 1]) && isPlain(chars[i + 1]));
-  if (ch === "\u200D") return !(EMOJI.test(chars[i - 1] ?? "") && EMOJI.test(chars[i + 1] ?? ""));
-  return ESCAPED.has(ch) || WHITE.test(ch) || HIDDEN.test(ch);
-}
-
-function labelParts(name) {
-  const text = String(name);
-  if (text === "") return [{ text: "‹empty›", mark: true }];
-  const chars = [...text]; // by code point
-  const decomposed = text.normalize("NFC") !== text;
-  const parts = [];
-  chars.forEach((ch, i) => {
-    const mark = needsMark(chars, i, decomposed);
-    const shown = !mark ? ch : ch === " " ? SPACE : `‹${codePoint(ch)}›`;
-    const last = parts[parts.length - 1];
-    if (last && last.mark === mark) last.text += shown;
-    else parts.push({ text: shown, mark });
-  });
-  return parts;
-}
-
-// A name as one line of text, for places that take plain text (chart labels, legends).
-function labelText(name) { return labelParts(name).map((p) => p.text).join(""); }
-
-// A name as text for Chart.js. Chart.js 4 caches the widths of axis labels in a plain object
-// keyed by the label, so a label such as "constructor" or "__proto__" reads an inherited
-// property as its width and the axis is laid out too narrow; such a label gets an invisible
-// zero-width space at its end, which makes it an ordinary key. (labelText never ends a name in
-// a plain U+200B: it shows one as ‹U+200B›.)
-function canvasLabel(name) {
-  const shown = labelText(name);
-  return shown in Object.prototype ? `${shown}\u200B` : shown;
-}
-
-// A name quoted exactly, invisible characters written as \u escapes (for a tooltip).
-function quoted(name) {
-  const text = String(name);
-  const chars = [...text];
-  const decomposed = text.normalize("NFC") !== text;
-  const body = chars.map((ch, i) => {
-    if (ch === '"' || ch === "\\") return `\\${ch}`;
-    if (ch !== " " && needsMark(chars, i, decomposed) && !ESCAPED.has(ch)) {
-      const units = Array.from({ length: ch.length }, (_, k) => ch.charCodeAt(k)); // UTF-16, as JSON
-      return units.map((u) => `\\u${u.toString(16).toUpperCase().padStart(4, "0")}`).join("");
-    }
-    return ch;
-  });
-  return `"${body.join("")}"`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rows from the API -> tables. Everything keyed by a name or a bucket is a Map.
-
-function checkRows(metricName, body) {
-  const ok = Array.isArray(body) && body.every((r) => r && typeof r.bucket === "string"
-    && typeof r.dimension === "string" && Number.isFinite(r.value));
-  if (!ok) throw new Error(`the API's answer for ${metricName} is not a list of metric rows`);
-  return body;
-}
-
-// rows -> { buckets: sorted [bucket], cells: Map(dimension -> Map(bucket -> value)),
-//           sums: Map(dimension -> sum over the buckets) }
-function pivot(rows) {
-  const buckets = new Set();
-  const cells = new Map();
-  const sums = new Map();
-  for (const r of rows) {
-    buckets.add(r.bucket);
-    if (!cells.has(r.dimension)) cells.set(r.dimension, new Map());
-    const byBucket = cells.get(r.dimension);
-    byBucket.set(r.bucket, (byBucket.get(r.bucket) ?? 0) + r.value);
-    sums.set(r.dimension, (sums.get(r.dimension) ?? 0) + r.value);
-  }
-  return { buckets: [...buckets].sort(), cells, sums };
-}
-
-function valueAt(table, dimension, bucket) { return table.cells.get(dimension)?.get(bucket) ?? 0; }
-
-function compareText(a, b) { return a < b ? -1 : a > b ? 1 : 0; } // by code point, as the CLI
-
-// The dimensions other than `total`, the largest sum first, ties by name.
-function ranked(table, total) {
-  return [...table.sums.keys()].filter((d) => d !== total)
-    .sort((a, b) => table.sums.get(b) - table.sums.get(a) || compareText(a, b));
-}
-
-// Map(bucket -> the metric's total): its total counter, or (a metrics file without a total)
-// the sum of its dimensions.
-function bucketTotals(table, total) {
-  const out = new Map(table.buckets.map((b) => [b, 0]));
-  for (const [dimension, byBucket] of table.cells) {
-    if (total && dimension !== total) continue;
-    for (const [bucket, n] of byBucket) out.set(bucket, out.get(bucket) + n);
-  }
-  return out;
-}
-
-function sumOf(values) { let s = 0; for (const n of values) s += n; return s; }
-
-function formatCount(n) { return String(n); }
-
-// ---------------------------------------------------------------------------------------------
-// The page.
-
-const PALETTE = [
-  "#8a4b24", "#d08c4f", "#5b8c5a", "#3f6e9a", "#b5495b", "#7d5ba6", "#c2a83e", "#4fa3a5",
-  "#9a7b64", "#6b6b6b",
+const API_MAX_DAYS = 3660; // days the API answers at once, unless /api/span says fewer
+const MAX_BACKOFF_SECONDS = 300; // after failures, refreshes slow down to at most every 5 minutes
+// The metrics a view draws, for the range and for the period before it (the comparison).
+const CURRENT = [
+  "sales", "sales_by_shop", "completions", "completions_by_shop", "cancellations",
+  "cancellations_by_shop", "modifiers", "hourly_sales", "wait_time", "wait_time_by_shop",
+  "hourly_wait_time",
 ];
-const MAX_SERIES = 8; // drinks drawn separately; the rest are summed as one group
-const charts = new Map(); // canvas id -> Chart
+const PREVIOUS = ["sales", "sales_by_shop", "completions", "completions_by_shop", "wait_time", "wait_time_by_shop"];
+const BY_SHOP = ["sales_by_shop", "completions_by_shop", "cancellations_by_shop", "wait_time_by_shop"];
+
 let definitions = new Map(); // metric name -> definition from /api/metrics
-
-function $(id) { return document.getElementById(id); }
-
-function say(message) { $("status").textContent = message; }
-
-async function getJSON(url) {
-  let response;
-  try {
-    response = await fetch(url, { headers: { Accept: "application/json" } });
-  } catch (error) {
-    throw new Error(`the server did not answer ${url} (${error.message})`);
-  }
-  const body = await response.text();
-  let data;
-  try { data = JSON.parse(body); } catch { data = undefined; }
-  if (!response.ok) {
-    const detail = typeof data?.detail === "string" ? data.detail : body.trim().slice(0, 200);
-    const status = `${response.status} ${response.statusText}`.trim();
-    throw new Error(`${url} answered ${status}${detail && detail !== response.statusText ? `: ${detail}` : ""}`);
-  }
-  if (data === undefined) throw new Error(`${url} did not answer JSON`);
-  return data;
-}
-
-function metric(name) { return definitions.get(name); }
-
-// The metric's rows, or null when the metrics file has no such metric.
-async function rowsOf(name, from, to) {
-  if (!metric(name)) return null;
-  const query = new URLSearchParams({ from, to });
-  return checkRows(name, await getJSON(`/api/metrics/${encodeURIComponent(name)}?${query}`));
-}
-
-function text(tag, value, className) {
-  const el = document.createElement(tag);
-  el.textContent = value;
-  if (className) el.className = className;
-  return el;
-}
-
-// A name from the data, as an element: marks styled apart, the exact text in `title` (quoted)
-// and in `data-name`.
-function labelNode(name) {
-  const el = document.createElement("span");
-  el.className = "name";
-  el.dataset.name = name;
-  el.title = quoted(name);
-  for (const part of labelParts(name)) el.append(part.mark ? text("span", part.text, "mark") : part.text);
-  return el;
-}
-
-// What a table cell holds: an element (a name from the data is a labelNode), a count, or text.
-function cellContent(cell) {
-  if (cell instanceof Node) return cell;
-  return document.createTextNode(typeof cell === "number" ? formatCount(cell) : String(cell));
-}
-
-// A table with a header row and body rows; `empty` is said in a row when there are none.
-function fillTable(table, headers, rows, { totalColumn = -1, empty = "no data in this range" } = {}) {
-  const caption = table.querySelector("caption");
-  table.replaceChildren();
-  if (caption) table.append(caption);
-  const thead = document.createElement("thead");
-  const head = document.createElement("tr");
-  headers.forEach((h, i) => {
-    const th = text("th", "", i === totalColumn ? "total" : "");
-    th.append(cellContent(h));
-    th.scope = "col";
-    head.append(th);
-  });
-  thead.append(head);
-  const tbody = document.createElement("tbody");
-  if (rows.length === 0) {
-    const tr = document.createElement("tr");
-    const td = text("td", empty, "empty");
-    td.colSpan = Math.max(headers.length, 1);
-    tr.append(td);
-    tbody.append(tr);
-  }
-  for (const row of rows) {
-    const tr = document.createElement("tr");
-    row.forEach((cell, i) => {
-      const td = text(i === 0 ? "th" : "td", "", i === totalColumn ? "total" : "");
-      td.append(cellContent(cell));
-      if (i === 0) td.scope = "row";
-      tr.append(td);
-    });
-    tbody.append(tr);
-  }
-  table.append(thead, tbody);
-}
-
-function draw(id, config) {
-  if (typeof Chart === "undefined") return; // the tables still show the numbers
-  charts.get(id)?.destroy();
-  config.options = { responsive: true, maintainAspectRatio: false, animation: false, ...config.options };
-  charts.set(id, new Chart($(id), config));
-}
-
-function clearChart(id) {
-  charts.get(id)?.destroy();
-  charts.delete(id);
-}
-
-// A panel whose metric the metrics file does not define: say so instead of showing zeros.
-function showMissing(tableId, chartId, names) {
-  const list = names.map((n) => `“${n}”`).join(" and ");
-  fillTable($(tableId), [], [], { empty: `metric ${list} is not in this metrics file` });
-  clearChart(chartId);
-}
-
-function renderSales(rows) {
-  const m = metric("sales");
-  if (!m) {
-    showMissing("sales-table", "sales-chart", ["sales"]);
-    $("kpi-sold").textContent = "–";
-    $("kpi-top").textContent = "–";
-    return null;
-  }
-  const table = pivot(rows);
-  const totals = bucketTotals(table, m.total);
-  const drinks = ranked(table, m.total);
-  const totalHeader = m.total ? labelNode(m.total) : text("span", "‹sum›", "derived");
-  if (!m.total) totalHeader.title = "the metrics file counts no total for sales: the sum of the columns";
-  fillTable(
-    $("sales-table"),
-    ["day", totalHeader, ...drinks.map(labelNode)],
-    table.buckets.map((b) => [b, totals.get(b), ...drinks.map((d) => valueAt(table, d, b))]),
-    { totalColumn: 1 },
-  );
-  const shown = drinks.slice(0, MAX_SERIES);
-  const rest = drinks.slice(MAX_SERIES);
-  const datasets = shown.map((d, i) => ({
-    label: canvasLabel(d), stack: "drinks", backgroundColor: PALETTE[i % PALETTE.length],
-    data: table.buckets.map((b) => valueAt(table, d, b)),
-  }));
-  if (rest.length) {
-    datasets.push({
-      label: `‹${rest.length} other ${rest.length === 1 ? "drink" : "drinks"}›`, stack: "drinks",
-      backgroundColor: "#c9bcb0",
-      data: table.buckets.map((b) => sumOf(rest.map((d) => valueAt(table, d, b)))),
-    });
-  }
-  draw("sales-chart", {
-    type: "bar",
-    data: { labels: table.buckets, datasets },
-    options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
-  });
-  const sold = sumOf(totals.values());
-  $("kpi-sold").textContent = formatCount(sold);
-  const top = drinks[0];
-  $("kpi-top").replaceChildren(...(top === undefined ? ["–"] : [labelNode(top), ` (${formatCount(table.sums.get(top))})`]));
-  return sold;
-}
-
-function renderOutcomes(completed, cancelled) {
-  const done = metric("completions");
-  const lost = metric("cancellations");
-  const missing = ["completions", "cancellations"].filter((n) => !metric(n));
-  const doneTotals = done ? bucketTotals(pivot(completed), done.total) : new Map();
-  const lostTotals = lost ? bucketTotals(pivot(cancelled), lost.total) : new Map();
-  const completedSum = done ? sumOf(doneTotals.values()) : null;
-  const cancelledSum = lost ? sumOf(lostTotals.values()) : null;
-  $("kpi-completed").textContent = done ? formatCount(completedSum) : "–";
-  $("kpi-cancelled").textContent = lost ? formatCount(cancelledSum) : "–";
-  const decided = (completedSum ?? 0) + (cancelledSum ?? 0);
-  $("kpi-rate").textContent = done && lost && decided ? `${((100 * cancelledSum) / decided).toFixed(1)} %` : "–";
-  if (missing.length === 2) { showMissing("outcomes-table", "outcomes-chart", missing); return; }
-  const buckets = [...new Set([...doneTotals.keys(), ...lostTotals.keys()])].sort();
-  const columns = [["completed", done, doneTotals, "#5b8c5a"], ["cancelled", lost, lostTotals, "#b5495b"]]
-    .filter(([, def]) => def);
-  fillTable(
-    $("outcomes-table"),
-    ["day", ...columns.map(([label]) => label)],
-    buckets.map((b) => [b, ...columns.map(([, , totals]) => totals.get(b) ?? 0)]),
-    { empty: missing.length ? `no data in this range; metric “${missing[0]}” is not in this metrics file` : undefined },
-  );
-  draw("outcomes-chart", {
-    type: "bar",
-    data: {
-      labels: buckets,
-      datasets: columns.map(([label, , totals, color]) => ({
-        label, data: buckets.map((b) => totals.get(b) ?? 0), backgroundColor: color,
-      })),
-    },
-    options: { scales: { y: { beginAtZero: true } } },
-  });
-}
-
-function renderModifiers(rows) {
-  const m = metric("modifiers");
-  if (!m) { showMissing("modifiers-table", "modifiers-chart", ["modifiers"]); return; }
-  const table = pivot(rows);
-  const names = ranked(table, m.total);
-  fillTable(
-    $("modifiers-table"),
-    [m.dimension_label || "modifier", "orders"],
-    names.map((n) => [labelNode(n), table.sums.get(n)]),
-  );
-  const top = names.slice(0, 10);
-  draw("modifiers-chart", {
-    type: "bar",
-    data: {
-      labels: top.map(canvasLabel),
-      datasets: [{ label: "orders", data: top.map((n) => table.sums.get(n)), backgroundColor: "#d08c4f" }],
-    },
-    options: { indexAxis: "y", plugins: { legend: { display: false } } },
-  });
-}
-
-let hourlyTotals = new Map(); // hour bucket ("2022-10-14T12") -> drinks
-
-function hourlyDays() { return [...new Set([...hourlyTotals.keys()].map((b) => b.slice(0, 10)))].sort(); }
-
-function renderHourly(day) {
-  if (!metric("hourly_sales")) { showMissing("hourly-table", "hourly-chart", ["hourly_sales"]); return; }
-  const hours = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, "0"));
-  const byHour = new Map(hours.map((h) => [h, hourlyTotals.get(`${day}T${h}`) ?? 0]));
-  const open = hours.filter((h) => byHour.get(h));
-  fillTable($("hourly-table"), ["hour", "drinks"], open.map((h) => [`${h}:00`, byHour.get(h)]));
-  draw("hourly-chart", {
-    type: "bar",
-    data: {
-      labels: hours.map((h) => `${h}:00`),
-      datasets: [{ label: "drinks", data: hours.map((h) => byHour.get(h)), backgroundColor: "#8a4b24" }],
-    },
-    options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } },
-  });
-}
-
-function showHourly(rows) {
-  const m = metric("hourly_sales");
-  hourlyTotals = m ? bucketTotals(pivot(rows), m.total) : new Map();
-  const days = hourlyDays();
-  $("hourly-day").replaceChildren(...days.map((d) => text("option", d)));
-  $("hourly-day").value = days[days.length - 1] ?? "";
-  renderHourly($("hourly-day").value);
-}
-
-// After a load: the note that explains the marks, shown when a name on the page has some.
-function updateMarksNote() {
-  $("marks-note").hidden = !document.querySelector("main .name .mark");
-}
-
 let span = { from: null, to: null };
+const view = { from: null, to: null, shop: null }; // what is asked for; shop null: all shops
+let loaded = null; // the data of the last load: {from, to, rows, before, previous}
+let shops = []; // the shops with data in the loaded range, as in the selector
+let note = ""; // said in the status line after the totals
 let loads = 0; // the latest load wins when loads overlap
+let busy = 0; // loads under way
+let link = readLink(""); // the view the page's address asked for
+const refresh = { seconds: link.refresh, timer: null, failures: 0, due: false, last: null, booted: false };
 
-// Load and draw the days from..to; `note` is said after the totals.
-async function show(from, to, note = "") {
+// ---------------------------------------------------------------------------------------------
+// Sources: the rows of the selection for each panel.
+
+// A count metric's rows for the shop (null: all shops: the metric without the shop dimension).
+function source(rows, allName, shopName, shop) {
+  const name = shop === null ? allName : shopName;
+  const definition = definitions.get(name);
+  if (!definition || !rows.has(name)) return { missing: name };
+  if (shop === null) {
+    return { rows: rows.get(name), total: definition.total, name,
+      sumTitle: `the metrics file counts no total for ${name}: the sum of the columns` };
+  }
+  return { rows: forShop(rows.get(name), shop), total: null, name, sumTitle: "this shop's drinks added up" };
+}
+
+// A duration metric's rows for the shop (all shops: every shop's rows, added up by the panel).
+function durationSource(rows, allName, shopName, shop) {
+  const name = shop === null ? allName : shopName;
+  const bounds = boundsOf(definitions.get(name));
+  if (!bounds || !rows.has(name)) return { missing: name };
+  return { rows: shop === null ? rows.get(name) : forShop(rows.get(name), shop), bounds, name };
+}
+
+function sources(rows, shop) {
+  return {
+    sales: source(rows, "sales", "sales_by_shop", shop),
+    completions: source(rows, "completions", "completions_by_shop", shop),
+    cancellations: source(rows, "cancellations", "cancellations_by_shop", shop),
+    waits: durationSource(rows, "wait_time", "wait_time_by_shop", shop),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drawing the loaded data for the selected shop.
+
+function showScope(shop) {
+  for (const el of document.querySelectorAll("[data-scope='shop']")) {
+    el.replaceChildren(...(shop === null ? ["all shops"] : [labelNode(shop)]));
+  }
+  for (const el of document.querySelectorAll(".all-shops-note")) el.hidden = shop === null;
+}
+
+function showShops() {
+  const select = $("shop");
+  setOptions(select, ["‹all shops›", ...shops.map(labelText)], ["", ...shops.map(quoted)]);
+  select.selectedIndex = view.shop === null ? 0 : shops.indexOf(view.shop) + 1;
+  select.disabled = !BY_SHOP.some((name) => definitions.has(name));
+  select.title = select.disabled ? "the metrics file counts nothing by shop" : "";
+}
+
+function render() {
+  const { rows, before, previous } = loaded;
+  const shop = view.shop;
+  const now = sources(rows, shop);
+  const sold = renderSales(now.sales);
+  renderOutcomes(now.completions, now.cancellations);
+  renderCancelRates(now.sales, now.cancellations);
+  renderWaitDaily(now.waits);
+  renderWaitHourly(durationSource(rows, "hourly_wait_time", "hourly_wait_time", shop));
+  renderModifiers(source(rows, "modifiers", "modifiers", null), definitions.get("modifiers"));
+  showHourly(source(rows, "hourly_sales", "hourly_sales", null));
+  // A period before the data's first day is not compared: its zeros would say nothing.
+  const comparable = before && previous && span.from !== null && previous.to >= span.from;
+  renderTrend(periodFigures(now), comparable ? periodFigures(sources(before, shop)) : null, previous, span.from);
+  showShops();
+  showScope(shop);
+  $("marks-note").hidden = !document.querySelector("main .name .mark");
+  const at = shop === null ? "" : ` at “${clipped(shop)}”`;
+  const total = sold === null
+    ? `Showing ${loaded.from} to ${loaded.to}${at}.`
+    : `${formatCount(sold)} drinks sold${at} from ${loaded.from} to ${loaded.to}.`;
+  say(note ? `${total} ${note}` : total);
+  const search = linkSearch(location.search, view);
+  if (search !== location.search) history.replaceState(null, "", search);
+  if (shop === null) delete document.body.dataset.shop;
+  else document.body.dataset.shop = shop;
+  document.body.dataset.loaded = `${loaded.from}..${loaded.to}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading a range.
+
+// Load from..to and draw it, for `shop` (default: the one selected when the data arrives; one
+// without data in the range falls back to all shops, said). `quiet`: a refresh, which leaves
+// the page as it is until the new numbers are in. Resolves true when drawn, false when a later
+// load took over; rejects when the load failed.
+async function show(from, to, { shop, quiet = false, notes = [] } = {}) {
   const ticket = ++loads;
-  delete document.body.dataset.loaded;
-  say(`Loading ${from} to ${to}…`);
+  view.from = from;
+  view.to = to;
+  if (!quiet) {
+    delete document.body.dataset.loaded;
+    say(`Loading ${from} to ${to}…`);
+  }
+  busy += 1;
   try {
-    const [sales, completed, cancelled, modifiers, hourly] = await Promise.all(
-      ["sales", "completions", "cancellations", "modifiers", "hourly_sales"].map((n) => rowsOf(n, from, to)),
-    );
-    if (ticket !== loads) return;
-    const sold = renderSales(sales);
-    renderOutcomes(completed, cancelled);
-    renderModifiers(modifiers);
-    showHourly(hourly);
-    updateMarksNote();
-    const total = sold === null ? `Showing ${from} to ${to}.` : `${formatCount(sold)} drinks sold from ${from} to ${to}.`;
-    say(note ? `${total} ${note}` : total);
-    document.body.dataset.loaded = `${from}..${to}`;
-  } catch (error) {
-    if (ticket === loads) say(`Could not load the metrics: ${error.message}`);
+    const previous = previousRange(from, to);
+    const [rows, before] = await Promise.all([
+      getRows(definitions, CURRENT, from, to),
+      previous ? getRows(definitions, PREVIOUS, previous.from, previous.to) : null,
+    ]);
+    if (ticket !== loads) return false;
+    loaded = { from, to, rows, before, previous: previous && { ...previous, days: daysIn(previous.from, previous.to) } };
+    shops = shopsIn(BY_SHOP.map((name) => rows.get(name)));
+    let wanted = shop === undefined ? view.shop : shop;
+    const said = [...notes];
+    if (wanted !== null && !shops.includes(wanted)) {
+      said.push(`No shop “${clipped(wanted)}” has data from ${from} to ${to}: showing all shops.`);
+      wanted = null;
+    }
+    view.shop = wanted;
+    if (!quiet || said.length) note = said.join(" ");
+    render();
+    refresh.last = clock();
+    showUpdated();
+    return true;
+  } finally {
+    busy -= 1;
   }
 }
 
 // A range asked for: checked, shortened to what the API answers, then shown.
-function request(from, to, why) {
+function request(from, to, { why = "", shop, notes = [] } = {}) {
   if (!parseDay(from)) { say("Choose the first day (YYYY-MM-DD)."); return; }
   if (!parseDay(to)) { say("Choose the last day (YYYY-MM-DD)."); return; }
   if (from > to) { say("The first day must not be after the last."); return; }
@@ -472,12 +172,15 @@ function request(from, to, why) {
   const range = clampRange(from, to, maxDays);
   $("from").value = range.from;
   $("to").value = range.to;
-  const notes = [];
+  const said = [...notes];
   if (range.clamped) {
-    notes.push(`${why || `You asked for ${from} to ${to};`} the API answers at most ${maxDays} days at once, `
+    said.push(`${why || `You asked for ${from} to ${to};`} the API answers at most ${maxDays} days at once, `
       + `so this shows the last ${maxDays} days. Choose earlier days above.`);
   }
-  show(range.from, range.to, notes.join(" "));
+  const ticket = loads + 1;
+  show(range.from, range.to, { shop, notes: said }).catch((error) => {
+    if (ticket === loads) say(`Could not load the metrics: ${error.message}`);
+  });
 }
 
 function maxRangeDays() {
@@ -485,18 +188,10 @@ function maxRangeDays() {
   return Number.isInteger(n) && n > 0 ? Math.min(n, API_MAX_DAYS) : API_MAX_DAYS;
 }
 
-function checkSpan(body) {
-  const day = (v) => v === null || parseDay(v) !== null;
-  if (!body || !day(body.from) || !day(body.to) || (body.from === null) !== (body.to === null)) {
-    throw new Error("/api/span did not answer a span of days");
-  }
-  return body;
-}
-
 // The span of the data, asked again (orders keep coming while the page is open); the date
 // inputs offer all of it.
 async function loadSpan() {
-  span = checkSpan(await getJSON("/api/span"));
+  span = await getSpan();
   for (const input of [$("from"), $("to")]) {
     input.min = span.from ?? "";
     input.max = span.to ?? "";
@@ -511,37 +206,120 @@ async function quickRange(days) {
     return;
   }
   if (!span.from) { say("No data yet: publish some orders and run the worker."); return; }
-  if (days === "all") request(span.from, span.to, `The data runs from ${span.from} to ${span.to};`);
+  if (days === "all") request(span.from, span.to, { why: `The data runs from ${span.from} to ${span.to};` });
   else request(addDays(span.to, 1 - Number(days)), span.to); // the last `days` days, data or not
 }
 
-async function start() {
-  try {
-    const [defs] = await Promise.all([getJSON("/api/metrics"), loadSpan()]);
-    if (!Array.isArray(defs)) throw new Error("/api/metrics did not answer a list of metrics");
-    definitions = new Map(defs.map((d) => [d.name, d]));
-  } catch (error) {
-    say(`Could not load the metric definitions and the span of the data: ${error.message}. Reload the page to try again.`);
-    return;
-  }
-  $("zone").textContent = `Days counted by order time in ${span.time_zone}`;
-  $("range").addEventListener("submit", (e) => { e.preventDefault(); request($("from").value, $("to").value); });
-  for (const button of document.querySelectorAll("button[data-days]")) {
-    button.addEventListener("click", () => quickRange(button.dataset.days));
-  }
-  $("hourly-day").addEventListener("change", (e) => renderHourly(e.target.value));
+// The first view: the range and shop of the page's address, else the last 30 days of the data.
+function firstView() {
+  const notes = link.problems.map((p) => `${p[0].toUpperCase()}${p.slice(1)}: it is left out.`);
   if (!span.from) {
     const today = new Date().toISOString().slice(0, 10);
     $("from").value = today;
     $("to").value = today;
-    say("No data yet: publish some orders and run the worker.");
+    say(["No data yet: publish some orders and run the worker.", ...notes].join(" "));
     return;
   }
-  const first = defaultRange(span, DEFAULT_DAYS);
-  $("from").value = first.from;
-  $("to").value = first.to;
-  const whole = first.from === span.from ? "" : `The data runs from ${span.from} to ${span.to}: choose other days above, or All data.`;
-  show(first.from, first.to, whole);
+  let { from, to } = defaultRange(span, DEFAULT_DAYS);
+  if (link.from || link.to) {
+    to = link.to ?? (link.from > span.to ? link.from : span.to);
+    from = link.from ?? addDays(to, 1 - DEFAULT_DAYS);
+  } else if (from !== span.from) {
+    notes.push(`The data runs from ${span.from} to ${span.to}: choose other days above, or All data.`);
+  }
+  request(from, to, { shop: link.shop, notes });
 }
 
-document.addEventListener("DOMContentLoaded", start);
+// ---------------------------------------------------------------------------------------------
+// Refreshing while the page is open: every `refresh.seconds` (30, or the address's refresh=),
+// not while the page is hidden, slower after failures; the numbers shown stay until new ones
+// are in.
+
+function clock() {
+  return new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+function delaySeconds() {
+  const slowest = Math.max(refresh.seconds, MAX_BACKOFF_SECONDS);
+  return Math.min(refresh.seconds * 2 ** refresh.failures, slowest);
+}
+
+function showUpdated(problem = "") {
+  const every = `refreshes every ${refresh.seconds} s`;
+  const last = refresh.last ? `Updated ${refresh.last}` : "Not loaded yet";
+  $("updated").textContent = problem ? `${last} · ${problem}` : `${last} · ${every}`;
+  $("updated").classList.toggle("problem", Boolean(problem));
+}
+
+function schedule() {
+  clearTimeout(refresh.timer);
+  refresh.timer = setTimeout(tick, delaySeconds() * 1000);
+}
+
+async function tick() {
+  if (document.hidden) { refresh.due = true; return; } // resumed when the page is shown
+  if (!refresh.booted) { await boot(); return; }
+  if (busy) { schedule(); return; } // a load the user asked for is under way
+  try {
+    await loadSpan();
+    if (view.from === null) firstView(); // there was no data when the page opened
+    else await show(view.from, view.to, { quiet: true });
+    refresh.failures = 0;
+  } catch (error) {
+    refresh.failures += 1;
+    const retry = `trying again in ${delaySeconds()} s`;
+    say(`Could not refresh at ${clock()}: ${error.message}. ${refresh.last
+      ? `The numbers shown are from ${refresh.last}; ${retry}.` : `${retry[0].toUpperCase()}${retry.slice(1)}.`}`);
+    showUpdated(`could not refresh, ${retry}`);
+  }
+  schedule();
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && refresh.due) {
+    refresh.due = false;
+    tick();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Start.
+
+async function boot() {
+  try {
+    [definitions] = await Promise.all([getDefinitions(), loadSpan()]);
+  } catch (error) {
+    refresh.failures += 1;
+    say(`Could not load the metric definitions and the span of the data: ${error.message}. Trying again in ${delaySeconds()} s.`);
+    schedule();
+    return;
+  }
+  refresh.booted = true;
+  refresh.failures = 0;
+  $("zone").textContent = `Days counted by order time in ${span.time_zone}`;
+  firstView();
+  showUpdated();
+  schedule();
+}
+
+function wire() {
+  $("range").addEventListener("submit", (e) => {
+    e.preventDefault();
+    request($("from").value, $("to").value);
+  });
+  for (const button of document.querySelectorAll("button[data-days]")) {
+    button.addEventListener("click", () => quickRange(button.dataset.days));
+  }
+  $("shop").addEventListener("change", () => {
+    const i = $("shop").selectedIndex;
+    view.shop = i <= 0 ? null : shops[i - 1];
+    note = "";
+    if (loaded) render();
+  });
+  wireHourly();
+}
+
+link = readLink(location.search);
+refresh.seconds = link.refresh;
+wire();
+boot();
