@@ -137,6 +137,7 @@ def test_definitions_and_span(client: TestClient) -> None:
         "from": "2022-10-14",
         "to": "2022-10-14",
         "time_zone": "UTC",
+        "max_range_days": 3660,
     }
 
 
