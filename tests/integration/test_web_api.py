@@ -394,3 +394,16 @@ def test_csv_download_neutralises_formulas_after_a_line_break(tmp_path: Path, ki
     assert sorted(r[2] for r in rows[1:]) == sorted(
         ["'\n=1+1", "'\n@SUM(A1)", "x\n=2+2", "Americano"]
     )
+
+
+def test_large_answers_are_compressed_for_clients_that_accept_it(client: TestClient) -> None:
+    """A year of hourly wait histograms is megabytes of JSON: compressed when the client
+    accepts gzip (browsers do), which also keeps it under Lambda's 6 MB response limit."""
+    plain = client.get("/api/metrics", headers={"Accept-Encoding": "identity"})
+    packed = client.get("/api/metrics", headers={"Accept-Encoding": "gzip"})
+    assert len(plain.content) > 1024 and plain.headers.get("content-encoding") is None
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.json() == plain.json()
+    assert "accept-encoding" in packed.headers["vary"].lower()
+    small = client.get("/api/metrics/sales", headers={"Accept-Encoding": "gzip"})
+    assert small.headers.get("content-encoding") is None and small.json() == SALES_ROWS

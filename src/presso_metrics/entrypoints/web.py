@@ -19,6 +19,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel, ConfigDict, Field
 
 from presso_metrics import __version__, bootstrap
@@ -173,6 +174,9 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/swagger", StaticFiles(directory=STATIC / "vendor" / "swagger"), name="swagger")
     app.add_middleware(HttpPolicy, allowed_hosts=allowed_hosts)
+    # Answers of a few KB and more travel compressed to clients that accept it (JSON shrinks
+    # about tenfold): a long range of hourly histograms stays far from Lambda's 6 MB limit.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app
 
 
