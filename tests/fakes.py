@@ -25,7 +25,9 @@ class FakeStore:
         self.applies = 0
         self.rebuild_claimed = False
 
-    def apply(self, events: Sequence[CountedEvent]) -> ApplyResult:
+    def apply(
+        self, events: Sequence[CountedEvent], *, deadline: float | None = None
+    ) -> ApplyResult:
         self.applies += 1
         if self.fail_next:
             self.fail_next -= 1
