@@ -9,7 +9,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import click
@@ -18,6 +18,7 @@ from presso_metrics import bootstrap
 from presso_metrics.bootstrap import Names, Settings, Stack
 from presso_metrics.dead_letters import list_dead_letters, redrive
 from presso_metrics.domain.counting import REPLAY_MODES, ReplayPolicy
+from presso_metrics.domain.dedup import DEFAULT_DEDUP_HORIZON, MIN_DEDUP_HORIZON
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.entrypoints import terminal
 from presso_metrics.entrypoints.terminal import err, progress_bar
@@ -82,6 +83,21 @@ def stack_options(f: F) -> F:
     return f
 
 
+def horizon_option(f: F) -> F:
+    """``--dedup-horizon-days``, for the commands that count or redrive."""
+    return click.option(
+        "--dedup-horizon-days",
+        "dedup_horizon_days",
+        type=click.IntRange(min=MIN_DEDUP_HORIZON.days),
+        default=DEFAULT_DEDUP_HORIZON.days,
+        show_default=True,
+        envvar="DEDUP_HORIZON_DAYS",
+        help="Days a counted event's dedup marker is kept; dlq redrive refuses messages first "
+        "enqueued more than this less 15 days ago. Use the same value everywhere "
+        "(env DEDUP_HORIZON_DAYS).",
+    )(f)
+
+
 def settings_from(options: dict[str, Any], **extra: Any) -> Settings:
     logging.basicConfig(
         level=options.pop("log_level", "WARNING").upper(),
@@ -94,6 +110,9 @@ def settings_from(options: dict[str, Any], **extra: Any) -> Settings:
         dead_letter_queue=options.pop("dead_letter_queue"),
         table=options.pop("table"),
     )
+    days = options.pop("dedup_horizon_days", None)
+    if days is not None:
+        extra["dedup_horizon"] = timedelta(days=days)
     return Settings(
         db=options.pop("db"),
         metrics_file=options.pop("metrics_file"),
@@ -260,6 +279,7 @@ def load(
     "table), or count them for --backfill-metric only.",
 )
 @click.option("--backfill-metric", multiple=True, help="A metric to backfill (repeatable).")
+@horizon_option
 @stack_options
 @handle_errors
 def worker(
@@ -372,21 +392,39 @@ def dlq_list(fmt: str, limit: int, **options: Any) -> None:
 
 
 @dlq.command("redrive")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also move messages too old to redrive safely: their events may then be counted twice.",
+)
+@horizon_option
 @stack_options
 @handle_errors
-def dlq_redrive(**options: Any) -> None:
-    """Move the dead letters back to the queue, after a fix, to be processed again."""
+def dlq_redrive(force: bool, **options: Any) -> None:
+    """Move the dead letters back to the queue, after a fix, to be processed again.
+
+    Refuses (and leaves in the dead-letter queue) messages first enqueued longer ago than the
+    dedup horizon less 15 days: their events' markers may be gone by the time they are
+    processed, so they could be counted twice.
+    """
     settings = settings_from(options)
     stack = open_stack(settings)
     try:
         waiting = stack.dead_letters.depth().total
         with progress_bar(f"redriving to {stack.queue.name}", waiting) as advance:
-            moved = redrive(stack.dead_letters, stack.queue, progress=advance)
+            report = redrive(
+                stack.dead_letters,
+                stack.queue,
+                horizon=settings.dedup_horizon,
+                force=force,
+                progress=advance,
+            )
     finally:
         stack.close()
-    err.print(
-        f"moved {moved} messages back to {settings.names.queue}; run the worker to process them"
-    )
+    for line in report.lines(settings.names.queue, settings.dedup_horizon):
+        err.print(line)
+    if report.error:
+        raise click.ClickException(f"redrive stopped: {report.error}")
 
 
 @main.command()
@@ -440,6 +478,7 @@ def status(**options: Any) -> None:
 @click.option("--serve", "serve_after", is_flag=True, help="Then serve the dashboard.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --serve.")
 @click.option("--port", default=8080, show_default=True, help="With --serve.")
+@horizon_option
 @stack_options
 @handle_errors
 def demo(
