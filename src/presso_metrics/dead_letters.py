@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ EVENTBRIDGE_ERROR_CODE = "ERROR_CODE"
 EVENTBRIDGE_ERROR_MESSAGE = "ERROR_MESSAGE"
 EVENTBRIDGE_RULE_ARN = "RULE_ARN"
 EVENTBRIDGE_TARGET_ARN = "TARGET_ARN"
+# The redrive that sent a message back to the queue: a record dead-lettered again while that
+# redrive runs carries it, and is left for the next one (no clock to compare, no endless loop).
+REDRIVE_RUN = "presso.redrive-run"
 # Attributes a redriven message carries back to the queue; the reason attributes stay behind.
 KEPT_ON_REDRIVE = (BODY_ENCODING,)
 REDRIVE_VISIBILITY = 300  # seconds a message being redriven stays hidden from others
@@ -57,6 +61,9 @@ def dead_letter(record: Mapping[str, Any], why: Rejection, now: datetime) -> Out
     first_sent = first_sent_of(record)
     if first_sent is not None:
         attributes[FIRST_SENT] = str(first_sent)
+    run = attribute_of(record, REDRIVE_RUN)
+    if run and is_sqs_text(run):
+        attributes[REDRIVE_RUN] = run[:64]
     if attribute_of(record, BODY_ENCODING) == "base64" and isinstance(body, str):
         attributes[BODY_ENCODING] = "base64"
     elif not isinstance(body, str):
@@ -171,7 +178,7 @@ class RedriveReport:
     moved: int = 0  # sent back to the queue and deleted from the dead-letter queue
     refused: int = 0  # too old to redrive safely: left in the dead-letter queue
     forced: int = 0  # too old, moved anyway (--force): their counts may double
-    deferred: int = 0  # dead-lettered while the redrive ran: left for the next one
+    deferred: int = 0  # sent back by this redrive and dead-lettered again: left for the next
     oldest_refused: str | None = None  # first enqueue of the oldest refused message
     max_age: timedelta = field(default_factory=lambda: max_redrive_age(DEFAULT_DEDUP_HORIZON))
     error: str | None = None  # why the redrive stopped early, if it did
@@ -195,7 +202,8 @@ class RedriveReport:
             )
         if self.deferred:
             out.append(
-                f"left {self.deferred} messages dead-lettered while this ran, for the next redrive"
+                f"left {self.deferred} messages it moved that were dead-lettered again while it "
+                "ran, for the next redrive"
             )
         return out
 
@@ -229,12 +237,13 @@ def redrive(
 
     Each message is sent before it is deleted, so a crash can only duplicate (the consumer
     counts by event identity), never lose. A redriven message carries its first enqueue time
-    (``presso.first-sent``), so a later redrive still knows its age. Messages dead-lettered
-    while this runs are left for the next redrive.
+    (``presso.first-sent``), so a later redrive still knows its age, and this redrive's mark
+    (``presso.redrive-run``): one it sent that is dead-lettered again while it runs is left for
+    the next redrive.
     """
     report = RedriveReport(max_age=max_redrive_age(horizon))
-    started_ms = int(clock() * 1000)
-    oldest_allowed_ms = started_ms - int(report.max_age.total_seconds() * 1000)
+    run = secrets.token_hex(8)
+    oldest_allowed_ms = int(clock() * 1000) - int(report.max_age.total_seconds() * 1000)
     kept: dict[str, str] = {}  # message id -> latest receipt handle, of what stays
     moved: set[str] = set()
     oldest_refused: int | None = None
@@ -251,7 +260,7 @@ def redrive(
                 if m.message_id in kept or m.message_id in moved:
                     kept[m.message_id] = m.receipt_handle  # came back: hidden again
                     continue
-                if m.sent_timestamp_ms > started_ms:
+                if m.attributes.get(REDRIVE_RUN) == run:  # sent back by this redrive
                     report.deferred += 1
                     kept[m.message_id] = m.receipt_handle
                     continue
@@ -265,6 +274,7 @@ def redrive(
                     too_old.add(m.message_id)
                 attributes = {k: v for k, v in m.attributes.items() if k in KEPT_ON_REDRIVE}
                 attributes[FIRST_SENT] = str(first)
+                attributes[REDRIVE_RUN] = run
                 outgoing.append((m, OutgoingMessage(m.body, attributes)))
             if not outgoing:
                 continue

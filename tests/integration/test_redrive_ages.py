@@ -146,3 +146,32 @@ def test_markers_outlive_the_horizon(tmp_path: Path) -> None:
     clock.now = T0 + 91 * DAY
     assert store.prune_markers() == 1
     db.close()
+
+
+def test_a_message_dead_lettered_again_during_its_redrive_waits_for_the_next(
+    stack: bootstrap.Stack,
+) -> None:
+    # GIVEN a consumer that rejects again, at once, what the redrive sends back (all on the real
+    # clock, as the stack's own queues are)
+    source, dlq = stack.queue, stack.dead_letters
+    source.send([OutgoingMessage(broken_sale("e1"))])
+    consume_once(stack, source)
+
+    class RejectingAtOnce:
+        def __init__(self) -> None:
+            self.name, self.sent = source.name, 0
+
+        def send(self, messages: list[OutgoingMessage]) -> list[str]:
+            errors = source.send(messages)
+            self.sent += len(messages)
+            consume_once(stack, source)
+            return errors
+
+    again = RejectingAtOnce()
+    # WHEN it is redriven
+    report = redrive(dlq, again, wait_seconds=0)  # type: ignore[arg-type]
+    # THEN the redrive moves it once and leaves the copy dead-lettered again for the next one
+    assert (report.moved, report.deferred, again.sent) == (1, 1, 1)
+    assert dlq.depth().visible == 1
+    assert "dead-lettered again while it ran" in report.lines("MetricsQueue", timedelta(90))[-1]
+    assert redrive(dlq, again, wait_seconds=0).moved == 1  # type: ignore[arg-type]
