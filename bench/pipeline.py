@@ -145,7 +145,9 @@ class SeedStrategyStore(SqliteMetricsStore):
     counter updates (its total and its dimension), no dedup markers (so every redelivery counts
     again). Same durability settings: each commit is fsynced."""
 
-    def apply(self, events: Sequence[CountedEvent]) -> ApplyResult:
+    def apply(
+        self, events: Sequence[CountedEvent], *, deadline: float | None = None
+    ) -> ApplyResult:
         conn = self.db.connection
         upsert = (
             "INSERT INTO counters (pk, sk, attr, val) VALUES (?, ?, 'val', 1) "

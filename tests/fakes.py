@@ -67,7 +67,9 @@ class FakeStore:
         self.applies = 0
         self.rebuild_claimed = False
 
-    def apply(self, events: Sequence[CountedEvent]) -> ApplyResult:
+    def apply(
+        self, events: Sequence[CountedEvent], *, deadline: float | None = None
+    ) -> ApplyResult:
         self.applies += 1
         by_marker = {e.marker: e for e in events}  # an event twice in a batch counts once
         if self.fail_next:

@@ -8,6 +8,7 @@ on the embedded SQLite file or on AWS. Building never creates anything: commands
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from presso_metrics.domain.counting import ReplayPolicy
-from presso_metrics.domain.dedup import DEFAULT_DEDUP_HORIZON
+from presso_metrics.domain.dedup import DEFAULT_DEDUP_HORIZON, check_horizon
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.domain.metrics_file import load_metrics
 from presso_metrics.exceptions import ConfigError
@@ -40,7 +41,9 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     visibility_timeout: int = 30
     max_receive_count: int = 5
-    marker_ttl: timedelta = DEFAULT_DEDUP_HORIZON
+    # How long a counted event's marker is kept; dlq redrive refuses what is older than it
+    # allows (domain/dedup.py). The same on every consumer and on the redriving CLI.
+    dedup_horizon: timedelta = DEFAULT_DEDUP_HORIZON
     busy_timeout: float = 30.0
     write_attempts: int = 5
     dead_letter_queue_url: str | None = None  # AWS: skips the lookup by name
@@ -154,22 +157,30 @@ def _database(settings: Settings, metrics: MetricSet, *, readonly: bool) -> Any:
 def _embedded(settings: Settings, metrics: MetricSet, *, readonly: bool) -> Stack:
     from presso_metrics.adapters.embedded_bus import EmbeddedBus
     from presso_metrics.adapters.embedded_queue import EmbeddedQueue
-    from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
+    from presso_metrics.adapters.sqlite_store import SqliteMetricsStore, lock_wait_until
 
     db = _database(settings, metrics, readonly=readonly)
     store = SqliteMetricsStore(
-        db, caps=metrics.caps(), metrics=metrics, marker_ttl=settings.marker_ttl
+        db, caps=metrics.caps(), metrics=metrics, marker_ttl=settings.dedup_horizon
     )
     names = settings.names
     queue = EmbeddedQueue(db, names.queue)
     dlq = EmbeddedQueue(db, names.dead_letter_queue)
-    counter = BatchCounter(metrics, store, dlq, replay=settings.replay, limits=settings.limits)
+    counter = BatchCounter(
+        metrics,
+        store,
+        dlq,
+        replay=settings.replay,
+        limits=settings.limits,
+        # a batch's deadline bounds its waits for the database's write lock
+        deadline_scope=functools.partial(lock_wait_until, db),
+    )
     bus = EmbeddedBus(db, names.bus)
     return Stack(settings, metrics, store, bus, queue, dlq, counter, db)
 
 
 def _aws_parts(settings: Settings, metrics: MetricSet) -> tuple[Any, Any, Any, BatchCounter]:
-    from presso_metrics.adapters.aws import AwsClients
+    from presso_metrics.adapters.aws import AwsClients, calls_bounded_by
     from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
     from presso_metrics.adapters.sqs_queue import SqsQueue
 
@@ -180,13 +191,20 @@ def _aws_parts(settings: Settings, metrics: MetricSet) -> tuple[Any, Any, Any, B
         names.table,
         caps=metrics.caps(),
         partitions=[m.partition for m in metrics],
-        marker_ttl=settings.marker_ttl,
+        marker_ttl=settings.dedup_horizon,
     )
     if settings.dead_letter_queue_url:
         dlq = SqsQueue(clients.sqs, settings.dead_letter_queue_url)
     else:
         dlq = SqsQueue.by_name(clients.sqs, names.dead_letter_queue)
-    counter = BatchCounter(metrics, store, dlq, replay=settings.replay, limits=settings.limits)
+    counter = BatchCounter(
+        metrics,
+        store,
+        dlq,
+        replay=settings.replay,
+        limits=settings.limits,
+        deadline_scope=calls_bounded_by,  # a batch's deadline bounds every AWS call it makes
+    )
     return clients, store, dlq, counter
 
 
@@ -248,7 +266,7 @@ def start_consuming(settings: Settings) -> int:
         if not settings.aws:
             from presso_metrics.adapters.sqlite_store import SqliteMetricsStore
 
-            SqliteMetricsStore(stack.resources, marker_ttl=settings.marker_ttl).prune_markers()
+            SqliteMetricsStore(stack.resources, marker_ttl=settings.dedup_horizon).prune_markers()
         return stack.queue.depth().total
     finally:
         stack.close()
@@ -270,6 +288,7 @@ def env_settings(environ: dict[str, str] | None = None) -> Settings:
     except ValueError as e:
         raise ConfigError(f"REPLAY_MODE/BACKFILL_METRICS: {e}") from None
     return Settings(
+        dedup_horizon=_horizon_from(env.get("DEDUP_HORIZON_DAYS")),
         metrics_file=env.get("METRICS_FILE") or None,
         time_zone=env.get("TIME_ZONE") or None,
         aws=True,
@@ -277,3 +296,20 @@ def env_settings(environ: dict[str, str] | None = None) -> Settings:
         replay=replay,
         dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL") or None,
     )
+
+
+def _horizon_from(days: str | None) -> timedelta:
+    """DEDUP_HORIZON_DAYS: whole days, at least the minimum; unset or empty: the default."""
+    if not days:
+        return DEFAULT_DEDUP_HORIZON
+    try:
+        n = int(days)
+    except ValueError:
+        raise ConfigError(
+            f"DEDUP_HORIZON_DAYS={days!r}: give a whole number of days, e.g. "
+            f"{DEFAULT_DEDUP_HORIZON.days}"
+        ) from None
+    try:
+        return check_horizon(timedelta(days=n))
+    except (ValueError, OverflowError) as e:
+        raise ConfigError(f"DEDUP_HORIZON_DAYS={days!r}: {e}") from None

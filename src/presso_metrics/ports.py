@@ -27,17 +27,25 @@ class ApplyResult:
     counted: set[str] = field(default_factory=set)
     duplicates: set[str] = field(default_factory=set)
     failed: dict[str, str] = field(default_factory=dict)  # marker -> why (transient)
-    rejected: dict[str, Rejection] = field(default_factory=dict)  # permanent: dead-letter it
+    # marker -> why the store refused the event for good (retrying would not help)
+    rejected: dict[str, Rejection] = field(default_factory=dict)
     # marker -> the fingerprint a duplicate's event was first counted with, where stored
     previous: dict[str, str] = field(default_factory=dict)
 
 
 class MetricsStore(Protocol):
-    def apply(self, events: Sequence[CountedEvent]) -> ApplyResult:
+    def apply(
+        self, events: Sequence[CountedEvent], *, deadline: float | None = None
+    ) -> ApplyResult:
         """Count each event exactly once: an event whose marker exists is a duplicate.
 
         Markers and counter increments commit together, so any failure leaves either both
-        or neither; failed events are reported in ``failed`` and may be retried.
+        or neither; failed events are reported in ``failed`` and may be retried. An event the
+        store refuses for good (DynamoDB finds a key or an item too large) is ``rejected`` and
+        counts nothing; the other events of its batch are counted as usual.
+
+        ``deadline`` (a ``time.monotonic()`` value): no write is started or retried that
+        might not end by then; the events not written by then are reported ``failed``.
         """
         ...
 

@@ -8,12 +8,20 @@ Lambda handler and the local worker both call it, so they behave identically.
 - A record whose event could not be stored (throttling, conflicts, the network) *failed*: it is
   reported in ``batchItemFailures`` and SQS delivers it again later.
 - Several records carrying the same event are counted once; they succeed or fail together.
+- An event the store refuses for good (DynamoDB finds a key or an item too large) is rejected
+  like a record that cannot be parsed; the other events of the batch are counted at once.
+- A deadline (a ``time.monotonic()`` value, below the Lambda timeout or the visibility
+  timeout): what is not stored or dead-lettered by then is reported in ``batchItemFailures``,
+  and ``process`` returns.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -89,6 +97,14 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _unbounded(deadline: float | None) -> AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+# Bounds the network calls made inside it (the AWS adapters' ``calls_bounded_by``).
+DeadlineScope = Callable[[float | None], AbstractContextManager[None]]
+
+
 class BatchCounter:
     def __init__(
         self,
@@ -99,6 +115,8 @@ class BatchCounter:
         replay: ReplayPolicy = SKIP_REPLAYS,
         limits: Limits = Limits(),
         clock: Callable[[], datetime] = _utcnow,
+        deadline_scope: DeadlineScope = _unbounded,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.metrics = metrics
         self.store = store
@@ -106,9 +124,18 @@ class BatchCounter:
         self.replay = replay
         self.limits = limits
         self.clock = clock
+        self.deadline_scope = deadline_scope
+        self.monotonic = monotonic
 
-    def process(self, event: Mapping[str, Any]) -> BatchOutcome:
-        """Process a Lambda SQS event; never raises for bad records or a failing store."""
+    def process(self, event: Mapping[str, Any], deadline: float | None = None) -> BatchOutcome:
+        """Process a Lambda SQS event; never raises for bad records or a failing store.
+
+        ``deadline`` (a ``time.monotonic()`` value): nothing is written after it, and what was
+        not stored or dead-lettered by then is reported for redelivery."""
+        with self.deadline_scope(deadline):
+            return self._process(event, deadline)
+
+    def _process(self, event: Mapping[str, Any], deadline: float | None) -> BatchOutcome:
         records = event.get("Records") if isinstance(event, Mapping) else None
         out = BatchOutcome()
         if not isinstance(records, list):
@@ -145,12 +172,12 @@ class BatchCounter:
             else:
                 rejected.append((record, result))
                 out.rejections.append((message_id, result))
-        refused = self._apply(events, carriers, out)
+        refused = self._apply(events, carriers, out, deadline)
         for marker, why in refused.items():
             for message_id in carriers[marker]:
                 rejected.append((by_id[message_id], why))
                 out.rejections.append((message_id, why))
-        self._dead_letter(rejected, out, now)
+        self._dead_letter(rejected, out, now, deadline)
         return out
 
     def _count(
@@ -172,13 +199,20 @@ class BatchCounter:
         return count_event(parsed, self.metrics, self.replay)
 
     def _apply(
-        self, events: dict[str, CountedEvent], carriers: dict[str, list[str]], out: BatchOutcome
+        self,
+        events: dict[str, CountedEvent],
+        carriers: dict[str, list[str]],
+        out: BatchOutcome,
+        deadline: float | None,
     ) -> dict[str, Rejection]:
         """Apply the batch's events; returns those the store refused for good."""
         if not events:
             return {}
         try:
-            result = self.store.apply(list(events.values()))
+            if deadline is None:  # stores written before the deadline existed still work
+                result = self.store.apply(list(events.values()))
+            else:
+                result = self.store.apply(list(events.values()), deadline=deadline)
         except Exception as e:  # never crash the consumer: everything comes back later
             log.exception("the store failed; %d events will be retried", len(events))
             failed = {m: f"{type(e).__name__}: {e}" for m in events}
@@ -204,6 +238,7 @@ class BatchCounter:
         rejected: list[tuple[Mapping[str, Any], Rejection]],
         out: BatchOutcome,
         now: datetime,
+        deadline: float | None,
     ) -> None:
         if not rejected:
             return
@@ -226,7 +261,10 @@ class BatchCounter:
             return
         letters = [dead_letter(record, why, now) for record, why in rejected]
         try:
-            errors = self.dead_letters.send(letters)
+            if deadline is not None and self.monotonic() >= deadline:
+                errors = ["the deadline was reached before it was dead-lettered"] * len(letters)
+            else:
+                errors = self.dead_letters.send(letters)
         except Exception as e:
             log.exception("could not reach the dead-letter queue")
             errors = [f"{type(e).__name__}: {e}"] * len(letters)

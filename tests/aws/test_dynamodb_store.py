@@ -13,8 +13,6 @@ from botocore.exceptions import ReadTimeoutError
 
 from presso_metrics.adapters.dynamodb_store import DynamoDBMetricsStore
 from presso_metrics.domain.counting import CountedEvent, CounterKey
-from tests.aws_emulator import Emulator
-from tests.sam import table_from_template
 
 TABLE = "serverlesspresso-metrics-table"
 
@@ -56,13 +54,6 @@ class Faults:
         self.queue.extend(faults)
 
 
-@pytest.fixture
-def client(aws: Emulator) -> Any:
-    c = aws.client("dynamodb")
-    c.create_table(**table_from_template(TABLE))
-    return c
-
-
 def store_for(client: Any, **kw: Any) -> DynamoDBMetricsStore:
     return DynamoDBMetricsStore(client, TABLE, sleep=lambda s: None, **kw)
 
@@ -89,7 +80,8 @@ def test_seed_items_and_markers_are_written(client: Any) -> None:
     assert item(client, "Aggregate", "2022-10-14#Latte")["val"] == {"N": "1"}  # type: ignore[index]
     marker = item(client, "EVENT#e1", "EVENT")
     assert marker is not None
-    assert marker["expires_at"] == {"N": str(1_700_000_000 + 14 * 24 * 3600)}
+    # The dedup horizon: 90 days (a redriven copy must find its marker, see domain/dedup.py).
+    assert marker["expires_at"] == {"N": str(1_700_000_000 + 90 * 24 * 3600)}
 
 
 def test_duplicates_are_found_through_cancellation_reasons(client: Any) -> None:
@@ -205,7 +197,9 @@ def test_validation_errors_are_not_retried(client: Any) -> None:
     faults = Faults(client)
     faults.next(lambda: dynamodb_error(400, "ValidationException"))
     result = store.apply([sale("e1")])
-    assert "ValidationException" in result.failed["e1"] and len(faults.calls) == 1
+    # A lone event DynamoDB refuses is rejected for good (dead-lettered), not failed.
+    assert "ValidationException" in result.rejected["e1"].message and len(faults.calls) == 1
+    assert not result.failed and not result.counted
 
 
 def test_reading_ranges_and_span(client: Any) -> None:

@@ -42,7 +42,7 @@ def test_random_store_faults_over_a_drain(aws: Emulator) -> None:
     queue_url = sqs.create_queue(
         QueueName="MetricsQueue",
         Attributes={
-            "VisibilityTimeout": "1",
+            "VisibilityTimeout": "30",  # a batch's deadline is 80 % of it
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 10}),
         },
     )["QueueUrl"]

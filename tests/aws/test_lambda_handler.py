@@ -4,6 +4,9 @@ resources on the emulator (moto must never invoke Lambda: that needs Docker)."""
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,9 +14,11 @@ from typing import Any
 import pytest
 
 from presso_metrics.entrypoints import lambda_handler
+from tests.aws.test_dynamodb_store import dynamodb_error
 from tests.aws_emulator import Emulator
 from tests.conftest import load_event
 from tests.expected import SAMPLE_BATCH_SUMMARY
+from tests.hanging import HangingServer
 from tests.sam import table_from_template
 
 TABLE = "serverlesspresso-metrics-table"
@@ -118,3 +123,110 @@ def test_each_sample_event_shape(deployed: dict[str, Any], name: str) -> None:
     assert response == {"batchItemFailures": []}
     items = deployed["dynamodb"].scan(TableName=TABLE)["Items"]
     assert any(i["PK"]["S"] == "EVENT#" + load_event(name)["id"] for i in items)
+
+
+@dataclass
+class TimedContext(LambdaContext):
+    """A context whose invocation has ``remaining_ms`` left when the handler starts."""
+
+    remaining_ms: int = 6_000
+
+    def __post_init__(self) -> None:
+        self._ends = time.monotonic() + self.remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._ends - time.monotonic()) * 1000))
+
+
+def sale_record(event_id: str, message_id: str) -> dict[str, Any]:
+    event = load_event("waiting-completion.json")
+    event["id"] = event_id
+    template = load_event("sqs-batch.json")["Records"][0]
+    return template | {"messageId": message_id, "body": json.dumps(event)}
+
+
+def test_a_poisoned_record_is_dead_lettered_and_the_good_ones_counted_at_once(
+    deployed: dict[str, Any],
+) -> None:
+    # GIVEN a batch of 20 good sales and one event DynamoDB refuses (as it refuses an item over
+    # 400 KB or a key too long), answered as DynamoDB answers
+    records = [sale_record(f"good-{i}", f"m-{i}") for i in range(20)]
+    records.insert(9, sale_record("poison", "m-poison"))
+    store = lambda_handler.processor().store
+    refused = {"calls": 0}
+
+    def refuse_the_poisoned_event(request: Any, **_: Any) -> Any:
+        if b'"EVENT#poison"' in request.body:
+            refused["calls"] += 1
+            return dynamodb_error(
+                400,
+                "ValidationException",
+                message="Item size has exceeded the maximum allowed size",
+            )
+        return None
+
+    store.client.meta.events.register(  # type: ignore[attr-defined]
+        "before-send.dynamodb.TransactWriteItems", refuse_the_poisoned_event
+    )
+    # WHEN the function is invoked once
+    response = lambda_handler.handler({"Records": records}, TimedContext(remaining_ms=30_000))
+    # THEN nothing is left to retry: the 20 are counted and the poisoned one is dead-lettered
+    # with DynamoDB's reason
+    assert response == {"batchItemFailures": []}
+    assert val(deployed["dynamodb"], "2024-05-01#TotalSales") == 20
+    (letter,) = deployed["sqs"].receive_message(
+        QueueUrl=deployed["dlq_url"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
+    attributes = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
+    assert attributes["presso.reason"] == "store_refused"
+    assert attributes["presso.message-id"] == "m-poison"
+    assert attributes["presso.message"] == (
+        "DynamoDB refused the event's writes: ValidationException: "
+        "Item size has exceeded the maximum allowed size"
+    )
+    assert json.loads(letter["Body"])["id"] == "poison"
+    assert 1 <= refused["calls"] <= 10  # found by halving the batch, not event by event
+
+
+@pytest.mark.parametrize("remaining_ms", [6_000, 16_000])
+def test_with_every_endpoint_hanging_the_handler_returns_in_time(
+    hanging: HangingServer, monkeypatch: pytest.MonkeyPatch, remaining_ms: int
+) -> None:
+    # GIVEN every AWS endpoint hanging (it accepts connections and never answers) and an
+    # invocation with 6 s left (too little to start a call that may take 10 s: none is
+    # started), or 16 s (one is, and hangs until its read timeout)
+    for key, value in {
+        "AWS_ENDPOINT_URL": hanging.url,
+        "AWS_DEFAULT_REGION": "us-west-2",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "TABLE_NAME": TABLE,
+        "DEAD_LETTER_QUEUE_URL": f"{hanging.url}/123456789012/MetricsQueue-DLQ",
+        "AWS_CONFIG_FILE": os.devnull,
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(lambda_handler, "_processor", None)
+    batch = load_event("sqs-batch.json")
+    answer: list[dict[str, Any]] = []
+    # WHEN the function is invoked (in a thread, so a hang fails the test instead of stalling it)
+    start = time.monotonic()
+    worker = threading.Thread(
+        target=lambda: answer.append(
+            lambda_handler.handler(batch, TimedContext(remaining_ms=remaining_ms))
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=60)
+    elapsed = time.monotonic() - start
+    # THEN it returned in the time it had, with every record to be delivered again
+    assert answer, "the handler did not return"
+    assert elapsed < remaining_ms / 1000, elapsed
+    assert hanging.connections == (0 if remaining_ms < 10_000 else 1)
+    assert sorted(f["itemIdentifier"] for f in answer[0]["batchItemFailures"]) == sorted(
+        r["messageId"] for r in batch["Records"]
+    )
+    monkeypatch.setattr(lambda_handler, "_processor", None)
+    print(f"\nreturned after {elapsed:.2f} s of the {remaining_ms / 1000:g} s left")

@@ -12,16 +12,18 @@ import pytest
 
 from presso_metrics.dead_letters import DeadLetter, list_dead_letters, redrive
 from presso_metrics.domain.counting import ReplayPolicy
+from presso_metrics.domain.envelope import Rejection
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.entrypoints.worker import lambda_event, lambda_record
-from presso_metrics.ports import ReceivedMessage
+from presso_metrics.ports import ApplyResult, ReceivedMessage
 from presso_metrics.service import BatchCounter
-from presso_metrics.sqs_records import BODY_ENCODING
+from presso_metrics.sqs_records import BODY_ENCODING, FIRST_SENT
 from tests.conftest import load_event
 from tests.expected import SAMPLE_BATCH_SUMMARY
 from tests.fakes import FakeQueue, FakeStore
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+SAMPLE_SENT = 1714571111  # the SentTimestamp of tests/events/sqs-batch.json's records, in s
 
 
 def processor(
@@ -159,7 +161,8 @@ def test_dead_letter_listing_and_redrive(metrics: MetricSet) -> None:
     processor(metrics, FakeStore(metrics=metrics), dlq).process(load_event("sqs-batch.json"))
     letters = list_dead_letters(dlq)
     assert [d.reason for d in letters] == ["not_json", "missing_field"]
-    assert redrive(dlq, source) == 2
+    # An hour after the sample's records were first enqueued (SentTimestamp 2024-05-01).
+    assert redrive(dlq, source, clock=lambda: SAMPLE_SENT + 3600, wait_seconds=0).moved == 2
     assert [m.body for m in source.sent] == [d.body for d in letters]
     assert dlq.sent == []
 
@@ -189,3 +192,112 @@ def test_in_batch_duplicates_of_a_failed_event_all_come_back(metrics: MetricSet,
         {"Records": [record(body, f"m-{i}") for i in range(n)]}
     )
     assert len(outcome.item_failures) == n and outcome.duplicates == 0
+
+
+# --- the store refuses an event; a deadline; when a dead letter was first enqueued -------------
+
+
+class RefusingStore(FakeStore):
+    """Refuses, as DynamoDB does a key or an item too large, the events in ``refuse``."""
+
+    def __init__(self, *refuse: str, metrics: MetricSet | None = None) -> None:
+        super().__init__(metrics=metrics)
+        self.refuse = set(refuse)
+        self.deadlines: list[float | None] = []
+
+    def apply(self, events: Any, *, deadline: float | None = None) -> ApplyResult:
+        self.deadlines.append(deadline)
+        refused = [e for e in events if e.marker in self.refuse]
+        result = super().apply([e for e in events if e.marker not in self.refuse])
+        result.rejected = {
+            e.marker: Rejection("store_refused", "DynamoDB: Item size exceeded") for e in refused
+        }
+        return result
+
+
+def sale_body(event_id: str, drink: str = "Latte") -> str:
+    event = load_event("waiting-completion.json")
+    event["id"] = event_id
+    event["detail"]["drinkOrder"]["drink"] = drink
+    return json.dumps(event)
+
+
+def test_an_event_the_store_refuses_is_dead_lettered_and_the_rest_counted(
+    metrics: MetricSet,
+) -> None:
+    # GIVEN 20 good sales and one the store refuses, carried twice
+    store, dlq = RefusingStore("poison", metrics=metrics), FakeQueue()
+    records = [record(sale_body(f"good-{i}"), f"m-{i}") for i in range(20)]
+    records += [record(sale_body("poison"), "m-poison"), record(sale_body("poison"), "m-again")]
+    # WHEN the batch is processed
+    outcome = processor(metrics, store, dlq).process({"Records": records})
+    # THEN the 20 are counted, both records of the refused event are dead-lettered with the
+    # store's reason, and nothing is left to retry
+    assert outcome.counted == 20 and outcome.rejected == 2 and outcome.item_failures == []
+    assert store.value("Aggregate", "2024-05-01", "TotalSales") == 20
+    assert sorted(m.attributes["presso.message-id"] for m in dlq.sent) == ["m-again", "m-poison"]
+    assert {m.attributes["presso.reason"] for m in dlq.sent} == {"store_refused"}
+    assert dlq.sent[0].attributes["presso.message"] == "DynamoDB: Item size exceeded"
+    assert dlq.sent[0].body == sale_body("poison")
+    assert [m for m, _ in outcome.rejections] == ["m-poison", "m-again"]
+
+
+def test_the_deadline_reaches_the_store(metrics: MetricSet) -> None:
+    store = RefusingStore(metrics=metrics)
+    processor(metrics, store, FakeQueue()).process(load_event("sqs-batch.json"), deadline=123.0)
+    assert store.deadlines == [123.0]
+
+
+def test_rejected_records_not_dead_lettered_by_the_deadline_are_retried(
+    metrics: MetricSet,
+) -> None:
+    # The deadline passes while the store works: the rejected records are not lost, they come
+    # back (and are dead-lettered then).
+    now = [0.0]
+
+    class SlowStore(FakeStore):
+        def apply(self, events: Any, *, deadline: float | None = None) -> ApplyResult:
+            now[0] = 100.0  # the store took the time that was left
+            return super().apply(events, deadline=deadline)
+
+    dlq = FakeQueue()
+    counter = BatchCounter(
+        metrics, SlowStore(metrics=metrics), dlq, clock=lambda: NOW, monotonic=lambda: now[0]
+    )
+    outcome = counter.process(load_event("sqs-batch.json"), deadline=50.0)
+    assert dlq.sent == [] and outcome.rejected == 0
+    assert sorted(outcome.item_failures) == [
+        "b3c2d1e0-aaaa-4bbb-8ccc-dddd0000eeee",
+        "c0ffee00-1111-4222-8333-444455556666",
+    ]
+    assert outcome.counted == 2  # stored before the deadline
+
+
+def test_a_dead_letter_carries_when_it_was_first_enqueued(metrics: MetricSet) -> None:
+    dlq = FakeQueue()
+    processor(metrics, FakeStore(metrics=metrics), dlq).process(load_event("sqs-batch.json"))
+    # The source records' SentTimestamp ...
+    assert {m.attributes[FIRST_SENT] for m in dlq.sent} == {"1714571111000"}
+    # ... unless the record carries an earlier stamp (it was redriven): that one is kept.
+    again = FakeQueue()
+    redriven = record("{not json", "m-2", **{FIRST_SENT: "1700000000000"})
+    processor(metrics, FakeStore(metrics=metrics), again).process({"Records": [redriven]})
+    assert again.sent[0].attributes[FIRST_SENT] == "1700000000000"
+
+
+def test_a_dead_letter_from_eventbridge_says_why_it_was_not_delivered() -> None:
+    attributes = {
+        "ERROR_CODE": "NO_PERMISSIONS",
+        "ERROR_MESSAGE": "Access denied to sqs:SendMessage on MetricsQueue",
+        "RULE_ARN": "arn:aws:events:us-west-2:1:rule/Serverlesspresso/OrderMetrics-DynamoDB",
+        "TARGET_ARN": "arn:aws:sqs:us-west-2:1:MetricsQueue",
+    }
+    body = json.dumps(load_event("waiting-completion.json"))
+    letter = DeadLetter.of(ReceivedMessage("m", "h", body, 1, 1714571111000, 0, attributes))
+    assert letter.reason == "delivery_failed"
+    assert letter.message == (
+        "EventBridge: NO_PERMISSIONS: Access denied to sqs:SendMessage on MetricsQueue "
+        "(rule arn:aws:events:us-west-2:1:rule/Serverlesspresso/OrderMetrics-DynamoDB)"
+    )
+    assert letter.rejected_at == letter.first_sent == "2024-05-01T13:45:11+00:00"
+    assert letter.body == body

@@ -1,14 +1,11 @@
-"""The DynamoDB metrics table: exactly-once counting with ``TransactWriteItems``.
+"""The DynamoDB metrics table: exactly-once counting with ``TransactWriteItems``, and its reads.
 
-Events are grouped into chunks that fit one transaction (at most 100 actions, 4 MB, one action
-per item). Each chunk is one transaction holding a conditional ``Put`` of each event's marker
+Events are grouped into chunks that fit one transaction (:mod:`.dynamodb_chunks`). Each chunk is
+one transaction holding a conditional ``Put`` of each event's marker
 (``attribute_not_exists(PK)``) and one ``Update ... ADD val :n`` per distinct counter with the
 chunk's summed delta. A counter never moves without its markers and a marker never exists
-without its counters, so a batch is safe to retry at any point.
-
-If the transaction is cancelled because markers exist, those events are duplicates: they are
-dropped, the sums recomputed and the rest retried. Conflicts, throttling and server errors are
-retried with capped, jittered backoff; a chunk that still fails reports its events as failed.
+without its counters, so a batch is safe to retry at any point. Retries, duplicates, the
+deadline and the isolation of an event DynamoDB refuses are :mod:`.dynamodb_transactions`'.
 
 The seed's items are kept exactly: ``PK = "Aggregate"``, ``SK = "<day>#TotalSales"`` and
 ``SK = "<day>#<drink>"``, number ``val``.
@@ -16,17 +13,22 @@ The seed's items are kept exactly: ``PK = "Aggregate"``, ``SK = "<day>#TotalSale
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+from presso_metrics.adapters.aws import DeadlineReachedError, calls_bounded_by
+from presso_metrics.adapters.dynamodb_chunks import MAX_ACTIONS, MAX_REQUEST_BYTES, in_transactions
+from presso_metrics.adapters.dynamodb_transactions import (
+    Transaction,
+    TransactionRunner,
+    WriteStats,
+)
 from presso_metrics.domain.caps import DimensionCap, apply_caps
 from presso_metrics.domain.counters import CounterKey
 from presso_metrics.domain.counting import CountedEvent, sum_increments
@@ -34,55 +36,14 @@ from presso_metrics.domain.dedup import DEFAULT_DEDUP_HORIZON, marker_expiry
 from presso_metrics.exceptions import StoreUnavailableError
 from presso_metrics.ports import ApplyResult, Counter
 
+__all__ = ["MAX_ACTIONS", "MAX_REQUEST_BYTES", "DynamoDBMetricsStore", "WriteStats", "marker_key"]
+
 log = logging.getLogger("presso_metrics.dynamodb_store")
 
-MAX_ACTIONS = 100  # TransactWriteItems' limit
-MAX_REQUEST_BYTES = 4_000_000  # 4 MB per transaction
 MARKER_SK = "EVENT"
 REGISTRY_PK = "DIMENSIONS"
 META_PK = "META"  # the table's own facts (a rebuild's claim)
 REBUILD_SK = "rebuild"
-RETRYABLE_ERRORS = {
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionInProgressException",
-    "TransactionConflictException",
-}
-# Errors after which the transaction may or may not have been applied.
-AMBIGUOUS_ERRORS = {"InternalServerError", "ServiceUnavailable"}
-RETRYABLE_REASONS = {
-    "TransactionConflict",
-    "ThrottlingError",
-    "ProvisionedThroughputExceeded",
-    "RequestLimitExceeded",
-    "InternalServerError",
-}
-
-
-@dataclass
-class WriteStats:
-    """What the store sent, to measure cost: write units are 2 per transactional item per KB."""
-
-    requests: int = 0  # TransactWriteItems calls, failed ones included
-    transactions: int = 0  # committed
-    actions: int = 0  # actions in committed transactions
-    markers: int = 0
-    counter_updates: int = 0
-    registry_updates: int = 0
-    write_units: int = 0  # estimated WCU of committed transactions
-    cancelled: int = 0
-    retried: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-@dataclass
-class _Chunk:
-    events: list[CountedEvent]
 
 
 def _wcu(size_bytes: int) -> int:
@@ -92,6 +53,31 @@ def _wcu(size_bytes: int) -> int:
 
 def marker_key(marker: str) -> dict[str, Any]:
     return {"PK": {"S": f"EVENT#{marker}"}, "SK": {"S": MARKER_SK}}
+
+
+class _Writes:
+    """What one ``apply`` writes: the plan its transactions follow."""
+
+    def __init__(self, store: DynamoDBMetricsStore, expires: int) -> None:
+        self.store = store
+        self.expires = expires
+
+    def transaction(self, events: Sequence[CountedEvent]) -> Transaction:
+        store = self.store
+        sums, registrations = store._capped(sum_increments(events))
+        items = [store._marker_put(e.marker, self.expires) for e in events]
+        items += [store._counter_update(k, n) for k, n in sums.items()]
+        items += [store._registry_update(p, values) for p, values in registrations.items()]
+        return Transaction(items, len(events), len(sums), registrations)
+
+    def committed(self, transaction: Transaction) -> None:
+        for partition, values in transaction.registrations.items():
+            known = self.store._known(partition)
+            known.update(values)
+            self.store.stats.write_units += _wcu(sum(len(v.encode()) + 3 for v in known) + 40)
+
+    def registry_changed(self) -> None:
+        self.store._registry = None  # reloaded on the next transaction
 
 
 class DynamoDBMetricsStore:
@@ -116,149 +102,41 @@ class DynamoDBMetricsStore:
         self.partitions = list(partitions)
         self.marker_ttl = marker_ttl
         self.clock = clock
-        self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.sleep = sleep
-        self.jitter = jitter
         self.stats = WriteStats()
+        self.runner = TransactionRunner(
+            client,
+            self.stats,
+            max_attempts=max_attempts,
+            base_delay=base_delay,
+            max_delay=max_delay,
+            sleep=sleep,
+            jitter=jitter,
+        )
         self._registry: dict[str, set[str]] | None = None
 
     # --- writing -------------------------------------------------------------------------
 
-    def apply(self, events: Sequence[CountedEvent]) -> ApplyResult:
+    def apply(
+        self, events: Sequence[CountedEvent], *, deadline: float | None = None
+    ) -> ApplyResult:
         result = ApplyResult()
         unique = list({e.marker: e for e in events}.values())
         # Events that touch the same counters go in the same transaction: each transaction
         # pays 2 write units per distinct counter it updates, so grouping them (sales of a
         # drink together, completions together) spends fewer counter updates per event.
         unique.sort(key=lambda e: sorted(e.increments))
-        expires = marker_expiry(self.clock(), self.marker_ttl)
-        for chunk in self._chunks(unique):
-            self._apply_chunk(chunk, expires, result)
+        try:
+            with calls_bounded_by(deadline):  # reading the registry of values is a call too
+                planned = in_transactions(unique, self._needs_registration)
+        except DeadlineReachedError as e:
+            result.failed = {ev.marker: str(e) for ev in unique}
+            return result
+        result.rejected.update(planned.too_large)
+        for marker, why in planned.too_large.items():
+            log.warning("event %s refused: %s", marker, why.message)
+        writes = _Writes(self, marker_expiry(self.clock(), self.marker_ttl))
+        self.runner.run(planned.chunks, writes, result, deadline)
         return result
-
-    def _chunks(self, events: list[CountedEvent]) -> list[list[CountedEvent]]:
-        """Greedy: add events to a chunk while its markers, distinct counters and registry
-        updates fit in one transaction."""
-        chunks: list[list[CountedEvent]] = []
-        current: list[CountedEvent] = []
-        counters: set[CounterKey] = set()
-        registering: set[str] = set()
-        size = 0
-        for event in events:
-            keys = set(event.increments) - counters
-            new_partitions = {
-                k.partition for k in event.increments if self._needs_registration(k)
-            } - registering
-            event_size = 200 + len(event.marker) + sum(80 + len(k.sort_key) for k in keys)
-            actions = (
-                len(current) + 1 + len(counters) + len(keys) + len(registering | new_partitions)
-            )
-            if current and (actions > MAX_ACTIONS or size + event_size > MAX_REQUEST_BYTES):
-                chunks.append(current)
-                current, counters, registering, size = [], set(), set(), 0
-                keys = set(event.increments)
-                new_partitions = {k.partition for k in keys if self._needs_registration(k)}
-            if 1 + len(keys) + len(new_partitions) > MAX_ACTIONS:
-                raise ValueError(
-                    f"event {event.marker} alone touches more than {MAX_ACTIONS} items"
-                )
-            current.append(event)
-            counters |= keys
-            registering |= new_partitions
-            size += event_size
-        if current:
-            chunks.append(current)
-        return chunks
-
-    def _apply_chunk(self, events: list[CountedEvent], expires: int, result: ApplyResult) -> None:
-        live = list(events)
-        attempt = 0
-        salt = 0  # changes after a definite failure, so a retry is a new request
-        while live:
-            sums = sum_increments(live)
-            sums, registrations = self._capped(sums)
-            items = [self._marker_put(e.marker, expires) for e in live]
-            items += [self._counter_update(k, n) for k, n in sums.items()]
-            items += [self._registry_update(p, values) for p, values in registrations.items()]
-            self.stats.requests += 1
-            try:
-                self.client.transact_write_items(
-                    TransactItems=items, ClientRequestToken=_token(items, salt)
-                )
-            except ClientError as e:
-                code = e.response.get("Error", {}).get("Code", "")
-                if code == "TransactionCanceledException":
-                    self.stats.cancelled += 1
-                    reasons = [
-                        r.get("Code", "None") for r in e.response.get("CancellationReasons", [])
-                    ]
-                    duplicates = {
-                        live[i].marker
-                        for i, reason in enumerate(reasons[: len(live)])
-                        if reason == "ConditionalCheckFailed"
-                    }
-                    registry_stale = "ConditionalCheckFailed" in reasons[len(live) + len(sums) :]
-                    if duplicates or registry_stale:
-                        result.duplicates |= duplicates
-                        live = [ev for ev in live if ev.marker not in duplicates]
-                        if registry_stale:
-                            self._registry = None  # another writer registered values: reload
-                            attempt += 1
-                            if attempt >= self.max_attempts:
-                                self._fail(live, "dimension registry kept changing", result)
-                                return
-                        continue  # not a failure: recompute and retry at once
-                    if not any(r in RETRYABLE_REASONS for r in reasons):
-                        self._fail(live, f"transaction cancelled: {reasons}", result)
-                        return
-                elif code not in RETRYABLE_ERRORS:
-                    self._fail(
-                        live, f"{code}: {e.response.get('Error', {}).get('Message', '')}", result
-                    )
-                    return
-                why = code
-                if code not in AMBIGUOUS_ERRORS:
-                    salt += 1  # nothing was written: the retry must not be taken for a replay
-            except BotoCoreError as e:  # connection errors, timeouts: the call may have committed
-                why = type(e).__name__
-            else:
-                self._committed(live, sums, registrations, items)
-                result.counted |= {ev.marker for ev in live}
-                return
-            attempt += 1
-            if attempt >= self.max_attempts:
-                self._fail(live, f"gave up after {attempt} attempts ({why})", result)
-                return
-            self.stats.retried += 1
-            delay = self.jitter() * min(self.max_delay, self.base_delay * 2**attempt)
-            log.info("transaction not applied (%s); retrying in %.3fs", why, delay)
-            self.sleep(delay)
-
-    def _fail(self, events: list[CountedEvent], why: str, result: ApplyResult) -> None:
-        log.warning("%d events not stored: %s", len(events), why)
-        for e in events:
-            result.failed[e.marker] = why
-
-    def _committed(
-        self,
-        events: list[CountedEvent],
-        sums: Mapping[CounterKey, int],
-        registrations: Mapping[str, list[str]],
-        items: list[dict[str, Any]],
-    ) -> None:
-        s = self.stats
-        s.transactions += 1
-        s.actions += len(items)
-        s.markers += len(events)
-        s.counter_updates += len(sums)
-        s.registry_updates += len(registrations)
-        s.write_units += 2 * (len(events) + len(sums))  # marker and counter items are < 1 KB
-        for partition, values in registrations.items():
-            known = self._known(partition)
-            known.update(values)
-            s.write_units += _wcu(sum(len(v.encode()) + 3 for v in known) + 40)
 
     def _marker_put(self, marker: str, expires: int) -> dict[str, Any]:
         return {
@@ -391,10 +269,3 @@ class DynamoDBMetricsStore:
         except ClientError as e:
             raise StoreUnavailableError(f"could not record the rebuild claim: {e}") from e
         return True
-
-
-def _token(items: list[dict[str, Any]], salt: int) -> str:
-    """An idempotency token for this exact request: if a call commits but its response is lost
-    (a timeout, a 500), the identical retry succeeds instead of finding its own markers."""
-    text = f"{salt}:{items!r}"
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:36]

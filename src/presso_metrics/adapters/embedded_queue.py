@@ -125,6 +125,11 @@ class EmbeddedQueue:
             self._config = queue_config(self.db.connection, self.name)
         return self._config
 
+    @property
+    def visibility_timeout(self) -> int:
+        """The queue's default visibility timeout, in seconds."""
+        return self.config.visibility_timeout
+
     def send(self, messages: Sequence[OutgoingMessage]) -> list[str]:
         self.config  # noqa: B018 - fail early and clearly if the queue does not exist
         errors: list[str] = []
@@ -193,6 +198,21 @@ class EmbeddedQueue:
         if params:
             with self.db.write() as conn:
                 conn.executemany("DELETE FROM messages WHERE id = ? AND receipt_handle = ?", params)
+
+    def release(self, receipt_handles: Sequence[str]) -> None:
+        """Make received messages visible again at once (SQS: a visibility timeout of 0)."""
+        params = []
+        for handle in receipt_handles:
+            row_id, _, _ = handle.partition("-")
+            if row_id.isdigit():
+                params.append((self.clock(), int(row_id), handle))
+        if params:
+            with self.db.write() as conn:
+                conn.executemany(
+                    "UPDATE messages SET visible_at = ?, receipt_handle = NULL "
+                    "WHERE id = ? AND receipt_handle = ?",
+                    params,
+                )
 
     def depth(self) -> QueueDepth:
         now = self.clock()

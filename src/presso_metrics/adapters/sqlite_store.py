@@ -5,14 +5,18 @@ new; the events of an order are merged into the order's stored events (its marke
 which gives the change of its correlated figures; the summed increments of the new events and
 those changes are then upserted (``ON CONFLICT DO UPDATE SET val = val + excluded.val``). All of
 it commits together or not at all.
+
+A deadline bounds the wait for the write lock: the batch is reported failed rather than waiting
+past it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 
 import orjson
@@ -28,6 +32,30 @@ from presso_metrics.exceptions import StoreUnavailableError
 from presso_metrics.ports import ApplyResult, Counter
 
 log = logging.getLogger("presso_metrics.sqlite_store")
+
+# Database.write sleeps between its attempts to take the write lock: at most this much in all.
+_LOCK_RETRY_SLEEPS = 1.0
+
+
+@contextlib.contextmanager
+def lock_wait_until(db: Database, deadline: float | None) -> Iterator[None]:
+    """Bound the waits for the write lock in this block (this thread) by ``deadline``: the
+    database's attempts to take it share the time left (SQLite's busy timeout is per
+    attempt). An inner block can only shorten the wait."""
+    if deadline is None:
+        yield
+        return
+    conn = db.connection
+    (before,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    left = max(deadline - time.monotonic(), 0.0)
+    per_attempt = max(left - _LOCK_RETRY_SLEEPS, left / 2) / max(db.write_attempts, 1)
+    conn.execute(f"PRAGMA busy_timeout = {min(int(per_attempt * 1000), int(before))}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(f"PRAGMA busy_timeout = {int(before)}")
+
 
 _INSERT_MARKERS = """
     INSERT INTO markers (id, expires_at, fingerprint)
@@ -66,7 +94,9 @@ class SqliteMetricsStore:
         self.marker_ttl = marker_ttl
         self.clock = clock
 
-    def apply(self, events: Sequence[CountedEvent]) -> ApplyResult:
+    def apply(
+        self, events: Sequence[CountedEvent], *, deadline: float | None = None
+    ) -> ApplyResult:
         result = ApplyResult()
         if not events:
             return result
@@ -78,7 +108,9 @@ class SqliteMetricsStore:
             if e.order_key is not None:
                 orders.setdefault(e.order_key, []).append(e)
         try:
-            with self.db.write() as conn:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise StoreUnavailableError("the deadline was reached before it was written")
+            with lock_wait_until(self.db, deadline), self.db.write() as conn:
                 new = self._insert_markers(conn, plain, expires, result)
                 # In arrival order, so a cap admits the first new values it meets.
                 sums = sum_increments(e for e in plain if e.marker in new)

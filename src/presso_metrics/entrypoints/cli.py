@@ -9,7 +9,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import click
@@ -19,6 +19,7 @@ from presso_metrics.bootstrap import Names, Settings, Stack
 from presso_metrics.dead_letters import list_dead_letters, redrive
 from presso_metrics.domain.buckets import strict_day
 from presso_metrics.domain.counting import REPLAY_MODES, ReplayPolicy
+from presso_metrics.domain.dedup import DEFAULT_DEDUP_HORIZON, MIN_DEDUP_HORIZON
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.entrypoints import failures, log_redaction, terminal
 from presso_metrics.entrypoints.terminal import err, progress_bar
@@ -94,6 +95,21 @@ def shops_option(f: F) -> F:
     )(f)
 
 
+def horizon_option(f: F) -> F:
+    """``--dedup-horizon-days``, for the commands that count or redrive."""
+    return click.option(
+        "--dedup-horizon-days",
+        "dedup_horizon_days",
+        type=click.IntRange(min=MIN_DEDUP_HORIZON.days),
+        default=DEFAULT_DEDUP_HORIZON.days,
+        show_default=True,
+        envvar="DEDUP_HORIZON_DAYS",
+        help="Days a counted event's dedup marker is kept; dlq redrive refuses messages first "
+        "enqueued more than this less 15 days ago. Use the same value everywhere "
+        "(env DEDUP_HORIZON_DAYS).",
+    )(f)
+
+
 def settings_from(options: dict[str, Any], **extra: Any) -> Settings:
     log_redaction.configure(options.pop("log_level", "WARNING"))  # no AWS credential in a line
     names = Names(
@@ -102,6 +118,9 @@ def settings_from(options: dict[str, Any], **extra: Any) -> Settings:
         dead_letter_queue=options.pop("dead_letter_queue"),
         table=options.pop("table"),
     )
+    days = options.pop("dedup_horizon_days", None)
+    if days is not None:
+        extra["dedup_horizon"] = timedelta(days=days)
     return Settings(
         db=options.pop("db"),
         metrics_file=options.pop("metrics_file"),
@@ -281,6 +300,7 @@ def load(
     "table), or count them for --backfill-metric only.",
 )
 @click.option("--backfill-metric", multiple=True, help="A metric to backfill (repeatable).")
+@horizon_option
 @stack_options
 @handle_errors
 def worker(
@@ -393,21 +413,39 @@ def dlq_list(fmt: str, limit: int, **options: Any) -> None:
 
 
 @dlq.command("redrive")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also move messages too old to redrive safely: their events may then be counted twice.",
+)
+@horizon_option
 @stack_options
 @handle_errors
-def dlq_redrive(**options: Any) -> None:
-    """Move the dead letters back to the queue, after a fix, to be processed again."""
+def dlq_redrive(force: bool, **options: Any) -> None:
+    """Move the dead letters back to the queue, after a fix, to be processed again.
+
+    Refuses (and leaves in the dead-letter queue) messages first enqueued longer ago than the
+    dedup horizon less 15 days: their events' markers may be gone by the time they are
+    processed, so they could be counted twice.
+    """
     settings = settings_from(options)
     stack = open_stack(settings)
     try:
         waiting = stack.dead_letters.depth().total
         with progress_bar(f"redriving to {stack.queue.name}", waiting) as advance:
-            moved = redrive(stack.dead_letters, stack.queue, progress=advance)
+            report = redrive(
+                stack.dead_letters,
+                stack.queue,
+                horizon=settings.dedup_horizon,
+                force=force,
+                progress=advance,
+            )
     finally:
         stack.close()
-    err.print(
-        f"moved {moved} messages back to {settings.names.queue}; run the worker to process them"
-    )
+    for line in report.lines(settings.names.queue, settings.dedup_horizon):
+        err.print(line)
+    if report.error:
+        raise click.ClickException(f"redrive stopped: {report.error}")
 
 
 @main.command()
@@ -591,6 +629,7 @@ def loadtest(
 @click.option("--serve", "serve_after", is_flag=True, help="Then serve the dashboard.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --serve.")
 @click.option("--port", default=8080, show_default=True, help="With --serve.")
+@horizon_option
 @stack_options
 @handle_errors
 def demo(

@@ -19,8 +19,8 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.middleware.gzip import GZipMiddleware
 
 from presso_metrics import __version__, bootstrap
 from presso_metrics.bootstrap import Settings
@@ -173,10 +173,11 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/swagger", StaticFiles(directory=STATIC / "vendor" / "swagger"), name="swagger")
-    app.add_middleware(HttpPolicy, allowed_hosts=allowed_hosts)
     # Answers of a few KB and more travel compressed to clients that accept it (JSON shrinks
     # about tenfold): a long range of hourly histograms stays far from Lambda's 6 MB limit.
+    # Inside the policy, so a HEAD answers with the headers of the (compressed) GET.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(HttpPolicy, allowed_hosts=allowed_hosts)
     return app
 
 

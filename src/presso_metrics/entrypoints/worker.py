@@ -5,17 +5,23 @@ It receives up to ``batch_size`` messages (waiting up to ``batching_window`` sec
 batch), builds the exact Lambda SQS event, hands it to the same batch processor the Lambda
 handler uses, deletes the messages that succeeded and leaves the reported failures to come back
 after their visibility timeout. ``concurrency`` runs that many consumer processes.
+
+Each batch has a deadline below its messages' visibility timeout (``VISIBILITY_SHARE`` of it,
+from the first receive): what is not stored by then is left to come back, rather than being
+processed while another consumer receives the same messages. On SIGTERM or SIGINT every
+consumer finishes the batch in hand, deletes what succeeded, and stops.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import queue as queue_module
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
@@ -24,6 +30,10 @@ from presso_metrics.ports import Queue, ReceivedMessage
 from presso_metrics.service import BatchCounter, BatchCounts, BatchOutcome
 
 log = logging.getLogger("presso_metrics.worker")
+
+VISIBILITY_SHARE = 0.8  # a batch's deadline: this share of the visibility timeout
+DEFAULT_VISIBILITY_TIMEOUT = 30  # SQS's default, for a queue that does not say
+STOP_TIMEOUT = 15 * 60  # how long stopping waits for a consumer's batch in hand
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,22 @@ class StopFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
+class _EitherFlag:
+    def __init__(self, *flags: StopFlag) -> None:
+        self.flags = flags
+
+    def is_set(self) -> bool:
+        return any(f.is_set() for f in self.flags)
+
+
+def visibility_timeout_of(queue: Queue, options: WorkerOptions) -> int:
+    """The visibility timeout the worker's receives get: the option, else the queue's."""
+    if options.visibility_timeout is not None:
+        return options.visibility_timeout
+    own = getattr(queue, "visibility_timeout", None)
+    return int(own) if isinstance(own, int) else DEFAULT_VISIBILITY_TIMEOUT
+
+
 def consume(
     queue: Queue,
     processor: BatchCounter,
@@ -126,8 +152,16 @@ def consume(
     """Poll ``queue`` until ``stop`` is set (or, with ``drain``, until it is empty)."""
     stats = WorkerStats()
     stop = stop if stop is not None else threading.Event()
+    budget = VISIBILITY_SHARE * visibility_timeout_of(queue, options)
+    if options.batching_window >= budget:
+        raise ValueError(
+            f"a batching window of {options.batching_window:g} s leaves no time to process a "
+            f"batch before its messages' visibility timeout ends; use a window under "
+            f"{budget:g} s or a longer visibility timeout"
+        )
     empty_checks = 0
     while not stop.is_set():
+        received_at = time.monotonic()
         messages = collect(queue, options)
         if not messages:
             if options.drain:
@@ -140,7 +174,7 @@ def consume(
                     time.sleep(min(options.poll_seconds, 0.2))
             continue
         empty_checks = 0
-        outcome = processor.process(lambda_event(messages, queue))
+        outcome = processor.process(lambda_event(messages, queue), deadline=received_at + budget)
         failed = set(outcome.item_failures)
         done = [m.receipt_handle for m in messages if m.message_id not in failed]
         if done:
@@ -182,8 +216,11 @@ def run(
         context.Process(target=_child, args=(build_stack, options, reports, stop_flag), daemon=True)
         for _ in range(options.concurrency)
     ]
-    for w in workers:
-        w.start()
+    # A child inherits a blocked SIGTERM and unblocks it once its handler is in place: a
+    # SIGTERM to the process group while it starts waits for it instead of killing it.
+    with _sigterm_blocked():
+        for w in workers:
+            w.start()
     stats = WorkerStats()
     finished = 0
     try:
@@ -204,12 +241,24 @@ def run(
                 finished += 1
     finally:
         stop_flag.set()
-        for w in workers:
-            w.join(timeout=30)
+        for w in workers:  # each finishes its batch in hand, bounded by its deadline
+            w.join(timeout=STOP_TIMEOUT)
     crashed = [w.exitcode for w in workers if w.exitcode not in (0, None)]
     if crashed:
         raise RuntimeError(f"{len(crashed)} worker process(es) failed (exit codes {crashed})")
     return stats
+
+
+@contextlib.contextmanager
+def _sigterm_blocked() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 def _child(
@@ -219,6 +268,12 @@ def _child(
     stop_flag: Any,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    # SIGTERM to the whole process group (systemd, a container's init, kill -- -PGID): finish
+    # the batch in hand, as the parent asks the others to.
+    terminated = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: terminated.set())
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # see run()
     # Only poll the flag: a process that exits while blocked in Event.wait() leaves the
     # event's condition waiting for it, and the parent's set() would then hang.
     stack = build_stack()
@@ -227,7 +282,7 @@ def _child(
             stack.queue,
             stack.processor,
             options,
-            stop=stop_flag,
+            stop=_EitherFlag(stop_flag, terminated),
             on_batch=lambda o: reports.put(("batch", o.summary())),
         )
     finally:

@@ -79,9 +79,11 @@ class PacedStore:
         self.store = store
         self.pacer = pacer
 
-    def apply(self, events: Sequence[CountedEvent]) -> ApplyResult:
+    def apply(
+        self, events: Sequence[CountedEvent], *, deadline: float | None = None
+    ) -> ApplyResult:
         self.pacer.wait()
-        result = self.store.apply(events)
+        result = self.store.apply(events, deadline=deadline)
         if len(result.failed) < len(events):  # something committed (counted or duplicates)
             self.pacer.committed()
         return result
