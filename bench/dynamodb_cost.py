@@ -67,7 +67,7 @@ def measure(
     dynamodb.create_table(**table_definition(TABLE))
     dlq = SqsQueue(sqs, sqs.create_queue(QueueName="MetricsQueue-DLQ")["QueueUrl"])
     metrics = load_metrics(metrics_text or default_metrics_text())
-    store = DynamoDBMetricsStore(dynamodb, TABLE, caps=metrics.caps())
+    store = DynamoDBMetricsStore(dynamodb, TABLE, caps=metrics.caps(), metrics=metrics)
     processor = BatchCounter(metrics, store, dlq)
     stream = realistic_stream(100_000)[:deliveries]
     if metrics_text is not None:  # the seed's rule routes only what its metric counts

@@ -190,6 +190,7 @@ def _aws_parts(settings: Settings, metrics: MetricSet) -> tuple[Any, Any, Any, B
         clients.dynamodb,
         names.table,
         caps=metrics.caps(),
+        metrics=metrics,
         partitions=[m.partition for m in metrics],
         marker_ttl=settings.dedup_horizon,
     )

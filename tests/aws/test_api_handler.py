@@ -32,7 +32,7 @@ def api(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     metrics = load_metrics(default_metrics_text())
     now = datetime.now(UTC)
     events = [count_event(envelope_of(e, now=now), metrics) for e in recorded_trace()]  # type: ignore[arg-type]
-    DynamoDBMetricsStore(client, "serverlesspresso-metrics-table").apply(
+    DynamoDBMetricsStore(client, "serverlesspresso-metrics-table", metrics=metrics).apply(
         [e for e in events if isinstance(e, CountedEvent)]
     )
     monkeypatch.setenv("TABLE_NAME", "serverlesspresso-metrics-table")

@@ -88,7 +88,11 @@ def test_random_store_faults_over_a_drain(aws: Emulator) -> None:
     dynamodb.transact_write_items = faulty
     metrics = bootstrap.load_metric_set(Settings())
     store = DynamoDBMetricsStore(
-        dynamodb, "serverlesspresso-metrics-table", caps=metrics.caps(), sleep=lambda s: None
+        dynamodb,
+        "serverlesspresso-metrics-table",
+        caps=metrics.caps(),
+        metrics=metrics,
+        sleep=lambda s: None,
     )
     processor = BatchCounter(metrics, store, SqsQueue(sqs, dlq_url))
     stats = consume(

@@ -122,7 +122,20 @@ def test_each_sample_event_shape(deployed: dict[str, Any], name: str) -> None:
     response = lambda_handler.handler({"Records": [record]}, LambdaContext())
     assert response == {"batchItemFailures": []}
     items = deployed["dynamodb"].scan(TableName=TABLE)["Items"]
-    assert any(i["PK"]["S"] == "EVENT#" + load_event(name)["id"] for i in items)
+    assert marker_stored(items, load_event(name))
+
+
+def marker_stored(items: list[dict[str, Any]], event: dict[str, Any]) -> bool:
+    """The event's dedup marker is in the table: its own item, or, for an event of an order,
+    in the order's item (its events, with their markers: DESIGN.md section 4)."""
+    if any(i["PK"]["S"] == "EVENT#" + event["id"] for i in items):
+        return True
+    order = event["detail"].get("orderId")
+    return any(
+        i["PK"]["S"] == f"ORDER#{order}"
+        and event["id"] in {e["m"] for e in json.loads(i["state"]["S"])}
+        for i in items
+    )
 
 
 @dataclass
@@ -141,6 +154,7 @@ class TimedContext(LambdaContext):
 def sale_record(event_id: str, message_id: str) -> dict[str, Any]:
     event = load_event("waiting-completion.json")
     event["id"] = event_id
+    event["detail"]["orderId"] = f"order-{event_id}"  # each sale its own order
     template = load_event("sqs-batch.json")["Records"][0]
     return template | {"messageId": message_id, "body": json.dumps(event)}
 
@@ -156,7 +170,7 @@ def test_a_poisoned_record_is_dead_lettered_and_the_good_ones_counted_at_once(
     refused = {"calls": 0}
 
     def refuse_the_poisoned_event(request: Any, **_: Any) -> Any:
-        if b'"EVENT#poison"' in request.body:
+        if b'"ORDER#order-poison"' in request.body:
             refused["calls"] += 1
             return dynamodb_error(
                 400,

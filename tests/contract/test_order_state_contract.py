@@ -227,3 +227,29 @@ def test_an_order_with_too_many_events_refuses_the_rest(
     assert {r.reason for r in result.rejected.values()} == {"order_too_large"}
     assert figures(store)["Cancelled|2022-10-14#TotalCancelled"] == MAX_ORDER_EVENTS
     assert json.dumps(figures(store))  # readable
+
+
+def test_a_reused_id_of_a_plain_event_reports_what_was_counted_first(
+    backend: Backend, metrics: MetricSet
+) -> None:
+    store = backend.store(metrics=metrics)
+
+    def tea(drink: str) -> CountedEvent:
+        return counted(
+            {
+                "id": "p7",
+                "source": "s",
+                "detail-type": "OrderManager.WaitingCompletion",
+                "time": "2022-10-14T10:00:00Z",
+                "detail": {"drinkOrder": {"drink": drink}},  # no order id: a plain event
+            },
+            metrics,
+        )
+
+    first, other = tea("Tea"), tea("Coffee")
+    assert first.order_key is None and first.fingerprint != other.fingerprint
+    store.apply([first])
+    result = store.apply([other])
+    assert result.duplicates == {"p7"} and result.previous == {"p7": first.fingerprint}
+    assert figures(store)["Aggregate|2022-10-14#Tea"] == 1
+    assert "Aggregate|2022-10-14#Coffee" not in figures(store)

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from presso_metrics.adapters.aws import DeadlineReachedError, calls_bounded_by
 from presso_metrics.adapters.dynamodb_chunks import MAX_ACTIONS, MAX_REQUEST_BYTES, in_transactions
+from presso_metrics.adapters.dynamodb_orders import State, item_bytes, order_put, read_orders
 from presso_metrics.adapters.dynamodb_transactions import (
     Transaction,
     TransactionRunner,
@@ -33,6 +34,9 @@ from presso_metrics.domain.caps import DimensionCap, apply_caps
 from presso_metrics.domain.counters import CounterKey
 from presso_metrics.domain.counting import CountedEvent, sum_increments
 from presso_metrics.domain.dedup import DEFAULT_DEDUP_HORIZON, marker_expiry
+from presso_metrics.domain.envelope import Rejection
+from presso_metrics.domain.lifecycle import decode_state, merge, order_too_large
+from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.exceptions import StoreUnavailableError
 from presso_metrics.ports import ApplyResult, Counter
 
@@ -41,6 +45,7 @@ __all__ = ["MAX_ACTIONS", "MAX_REQUEST_BYTES", "DynamoDBMetricsStore", "WriteSta
 log = logging.getLogger("presso_metrics.dynamodb_store")
 
 MARKER_SK = "EVENT"
+_NOT_COUNTERS = {"PK", "SK", "expires_at"}
 REGISTRY_PK = "DIMENSIONS"
 META_PK = "META"  # the table's own facts (a rebuild's claim)
 REBUILD_SK = "rebuild"
@@ -56,28 +61,89 @@ def marker_key(marker: str) -> dict[str, Any]:
 
 
 class _Writes:
-    """What one ``apply`` writes: the plan its transactions follow."""
+    """What one ``apply`` writes: the plan its transactions follow. It keeps the state of the
+    orders it has read or written, so a retry reads only what another writer changed."""
 
     def __init__(self, store: DynamoDBMetricsStore, expires: int) -> None:
         self.store = store
         self.expires = expires
+        self.orders: dict[str, State] = {}
 
     def transaction(self, events: Sequence[CountedEvent]) -> Transaction:
         store = self.store
-        sums, registrations = store._capped(sum_increments(events))
-        items = [store._marker_put(e.marker, self.expires) for e in events]
-        items += [store._counter_update(k, n) for k, n in sums.items()]
+        plain = [e for e in events if e.order_key is None]
+        by_order: dict[str, list[CountedEvent]] = {}
+        for e in events:
+            if e.order_key is not None:
+                by_order.setdefault(e.order_key, []).append(e)
+        unread = [o for o in by_order if o not in self.orders]
+        if unread:
+            self.orders.update(read_orders(store.client, store.table, unread))
+        sums = sum_increments(plain)
+        counted = {e.marker for e in plain}
+        duplicates: set[str] = set()
+        previous: dict[str, str] = {}
+        rejected: dict[str, Rejection] = {}
+        order_items: list[dict[str, Any]] = []
+        order_ids: list[str] = []
+        order_units = 0
+        for order, arriving in by_order.items():
+            known, version = self.orders[order]
+            merged = merge(
+                known, [e.order_event for e in arriving if e.order_event], store.lifecycle
+            )
+            now_counted = {e.marker for e in merged.counted}
+            for e in arriving:
+                if e.marker in now_counted:
+                    for key, n in e.increments.items():
+                        sums[key] = sums.get(key, 0) + n
+            for key, n in merged.delta.items():
+                sums[key] = sums.get(key, 0) + n
+            counted |= now_counted
+            duplicates |= set(merged.duplicates)
+            previous.update({m: f for m, f in merged.duplicates.items() if f})
+            rejected.update({e.marker: order_too_large(order) for e in merged.refused})
+            if now_counted:
+                put = order_put(store.table, order, merged.events, version, self.expires)
+                order_items.append(put)
+                order_ids.append(order)
+                order_units += _wcu(item_bytes(put["Put"]["Item"]))
+        sums, registrations = store._capped(sums)
+        counters = store._counter_updates(sums)
+        items = [store._marker_put(e.marker, e.fingerprint, self.expires) for e in plain]
+        items += order_items
+        items += counters
         items += [store._registry_update(p, values) for p, values in registrations.items()]
-        return Transaction(items, len(events), len(sums), registrations)
+        return Transaction(
+            items,
+            len(plain),
+            len(counters),
+            registrations,
+            marker_ids=[e.marker for e in plain],
+            orders=order_ids,
+            counted=frozenset(counted),
+            duplicates=frozenset(duplicates),
+            previous=previous,
+            rejected=rejected,
+            order_units=order_units,
+        )
 
     def committed(self, transaction: Transaction) -> None:
         for partition, values in transaction.registrations.items():
             known = self.store._known(partition)
             known.update(values)
             self.store.stats.write_units += _wcu(sum(len(v.encode()) + 3 for v in known) + 40)
+        for put in transaction.items[transaction.markers :][: len(transaction.orders)]:
+            item = put["Put"]["Item"]
+            order = item["PK"]["S"].removeprefix("ORDER#")
+            self.orders[order] = (decode_state(item["state"]["S"]), int(item["v"]["N"]))
 
     def registry_changed(self) -> None:
         self.store._registry = None  # reloaded on the next transaction
+
+    def orders_changed(self, orders: Sequence[str]) -> None:
+        for order in orders:
+            self.orders.pop(order, None)  # read again on the next transaction
 
 
 class DynamoDBMetricsStore:
@@ -87,6 +153,7 @@ class DynamoDBMetricsStore:
         table: str,
         *,
         caps: Mapping[str, DimensionCap] | None = None,
+        metrics: MetricSet | None = None,
         partitions: Iterable[str] = (),
         marker_ttl: timedelta = DEFAULT_DEDUP_HORIZON,
         clock: Callable[[], float] = time.time,
@@ -99,6 +166,7 @@ class DynamoDBMetricsStore:
         self.client = client
         self.table = table
         self.caps = dict(caps or {})
+        self.metrics = metrics  # needed to count the events of orders
         self.partitions = list(partitions)
         self.marker_ttl = marker_ttl
         self.clock = clock
@@ -138,25 +206,56 @@ class DynamoDBMetricsStore:
         self.runner.run(planned.chunks, writes, result, deadline)
         return result
 
-    def _marker_put(self, marker: str, expires: int) -> dict[str, Any]:
+    @property
+    def lifecycle(self) -> MetricSet:
+        if self.metrics is None:
+            raise RuntimeError("counting the events of orders needs the store's metrics")
+        return self.metrics
+
+    def _marker_put(self, marker: str, fingerprint: str, expires: int) -> dict[str, Any]:
+        item = {**marker_key(marker), "expires_at": {"N": str(expires)}}
+        if fingerprint:
+            item["fp"] = {"S": fingerprint}
         return {
             "Put": {
                 "TableName": self.table,
-                "Item": {**marker_key(marker), "expires_at": {"N": str(expires)}},
+                "Item": item,
                 "ConditionExpression": "attribute_not_exists(PK)",
+                # A duplicate's cancellation reason then carries what the first one was.
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
 
-    def _counter_update(self, key: CounterKey, n: int) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": {"PK": {"S": key.partition}, "SK": {"S": key.sort_key}},
-                "UpdateExpression": "ADD #val :n",
-                "ExpressionAttributeNames": {"#val": "val"},
-                "ExpressionAttributeValues": {":n": {"N": str(n)}},
-            }
-        }
+    def _counter_updates(self, sums: Mapping[CounterKey, int]) -> list[dict[str, Any]]:
+        """One ``Update`` per item: the attributes of an item that change together (a
+        duration's count, sum and bucket) in one action, one write."""
+        items: dict[tuple[str, str], dict[str, int]] = {}
+        for key, n in sums.items():
+            if n:
+                attributes = items.setdefault((key.partition, key.sort_key), {})
+                attributes[key.attribute] = attributes.get(key.attribute, 0) + n
+        updates = []
+        for (partition, sort_key), attributes in items.items():
+            adds = [(name, n) for name, n in attributes.items() if n]
+            if not adds:
+                continue
+            updates.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": {"PK": {"S": partition}, "SK": {"S": sort_key}},
+                        "UpdateExpression": "ADD "
+                        + ", ".join(f"#a{i} :n{i}" for i in range(len(adds))),
+                        "ExpressionAttributeNames": {
+                            f"#a{i}": name for i, (name, _) in enumerate(adds)
+                        },
+                        "ExpressionAttributeValues": {
+                            f":n{i}": {"N": str(n)} for i, (_, n) in enumerate(adds)
+                        },
+                    }
+                }
+            )
+        return updates
 
     # --- the cap on distinct dimension values ---------------------------------------------
 
@@ -241,10 +340,15 @@ class DynamoDBMetricsStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def read(self, partition: str, first_bucket: str, last_bucket: str) -> list[Counter]:
-        return [
-            Counter(CounterKey.parse(partition, item["SK"]["S"]), int(item["val"]["N"]))
-            for item in self._query({"PK": partition}, between=(first_bucket, last_bucket + "~"))
-        ]
+        out = []
+        for item in self._query({"PK": partition}, between=(first_bucket, last_bucket + "~")):
+            sort_key = item["SK"]["S"]
+            for name, value in sorted(item.items()):
+                if name not in _NOT_COUNTERS and "N" in value:
+                    out.append(
+                        Counter(CounterKey.parse(partition, sort_key, name), int(value["N"]))
+                    )
+        return out
 
     def bucket_span(self, partition: str) -> tuple[str, str] | None:
         first = list(self._query({"PK": partition}, Limit=1, ScanIndexForward=True))

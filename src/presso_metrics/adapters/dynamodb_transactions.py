@@ -30,6 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from presso_metrics.adapters.aws import DeadlineReachedError, calls_bounded_by
 from presso_metrics.domain.counting import CountedEvent
 from presso_metrics.domain.envelope import Rejection
+from presso_metrics.exceptions import StoreUnavailableError
 from presso_metrics.ports import ApplyResult
 
 log = logging.getLogger("presso_metrics.dynamodb_store")
@@ -53,6 +54,7 @@ RETRYABLE_REASONS = {
     "RequestLimitExceeded",
     "InternalServerError",
 }
+MAX_TRANSACTION_ACTIONS = 100  # TransactWriteItems' limit
 REFUSED_ERROR = "ValidationException"  # the request is invalid: retrying cannot help
 REFUSED_REASON = "ValidationError"  # the same, for one item of a cancelled transaction
 STORE_REFUSED = "store_refused"  # the rejection reason of an event DynamoDB refuses
@@ -66,6 +68,7 @@ class WriteStats:
     transactions: int = 0  # committed
     actions: int = 0  # actions in committed transactions
     markers: int = 0
+    orders: int = 0  # order items written
     counter_updates: int = 0
     registry_updates: int = 0
     write_units: int = 0  # estimated WCU of committed transactions
@@ -80,12 +83,22 @@ class WriteStats:
 
 @dataclass(frozen=True)
 class Transaction:
-    """One attempt's request: the markers come first, then the counters, then the registry."""
+    """One attempt's request: the markers come first (of ``marker_ids``), then the orders (of
+    ``orders``), the counters, and the registry. What it decides is applied to the result only
+    when it commits: ``counted``, ``duplicates`` known before writing (an order already holding
+    an event), ``previous`` fingerprints and ``rejected`` events."""
 
     items: list[dict[str, Any]]
     markers: int
     counters: int
     registrations: Mapping[str, list[str]] = field(default_factory=dict)  # partition: values
+    marker_ids: Sequence[str] = ()
+    orders: Sequence[str] = ()
+    counted: frozenset[str] = frozenset()
+    duplicates: frozenset[str] = frozenset()
+    previous: Mapping[str, str] = field(default_factory=dict)
+    rejected: Mapping[str, Rejection] = field(default_factory=dict)
+    order_units: int = 0  # write units of the order items (2 per started KB)
 
 
 class TransactionPlan(Protocol):
@@ -96,6 +109,16 @@ class TransactionPlan(Protocol):
     def committed(self, transaction: Transaction) -> None: ...
 
     def registry_changed(self) -> None: ...
+
+    def orders_changed(self, orders: Sequence[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class _TooMany:
+    """The events' writes do not fit one transaction (an order's changes touch more counters
+    than estimated): written in halves instead."""
+
+    events: list[CountedEvent]
 
 
 @dataclass(frozen=True)
@@ -147,7 +170,8 @@ class TransactionRunner:
                 chunk = pending.popleft()
                 try:
                     outcome = self._write(chunk, plan, result, deadline)
-                except (ClientError, BotoCoreError) as e:  # reading the registry failed
+                # Reading the registry or the orders' state failed.
+                except (ClientError, BotoCoreError, StoreUnavailableError) as e:
                     outcome = _STOP
                     self._fail(chunk, f"{type(e).__name__}: {e}", result)
                 if isinstance(outcome, _Stop):
@@ -156,6 +180,13 @@ class TransactionRunner:
                     return
                 if isinstance(outcome, _Refused):
                     self._isolate(outcome, pending, result)
+                if isinstance(outcome, _TooMany):
+                    if len(outcome.events) == 1:
+                        self._fail(outcome.events, "its writes exceed one transaction", result)
+                    else:
+                        half = len(outcome.events) // 2
+                        pending.appendleft(outcome.events[half:])
+                        pending.appendleft(outcome.events[:half])
 
     def _isolate(
         self, refused: _Refused, pending: deque[list[CountedEvent]], result: ApplyResult
@@ -182,7 +213,7 @@ class TransactionRunner:
         plan: TransactionPlan,
         result: ApplyResult,
         deadline: float | None,
-    ) -> _Refused | _Stop | None:
+    ) -> _Refused | _TooMany | _Stop | None:
         live = list(events)
         attempt = 0
         salt = 0  # changes after a definite failure, so a retry is a new request
@@ -195,6 +226,11 @@ class TransactionRunner:
             except DeadlineReachedError as e:
                 self._fail(live, str(e), result)
                 return _STOP
+            if len(tx.items) > MAX_TRANSACTION_ACTIONS:
+                return _TooMany(live)
+            if not tx.items:  # nothing to write: every event a duplicate or refused
+                self._settled(tx, result)
+                return None
             self.stats.requests += 1
             try:
                 self.client.transact_write_items(
@@ -212,20 +248,38 @@ class TransactionRunner:
                     self.stats.cancelled += 1
                     reasons = e.response.get("CancellationReasons", [])
                     codes = [r.get("Code", "None") for r in reasons]
+                    failed_check = [c == "ConditionalCheckFailed" for c in codes]
                     duplicates = {
-                        live[i].marker
-                        for i, reason in enumerate(codes[: len(live)])
-                        if reason == "ConditionalCheckFailed"
+                        marker
+                        for marker, dup in zip(
+                            tx.marker_ids, failed_check[: tx.markers], strict=False
+                        )
+                        if dup
                     }
-                    registry_stale = "ConditionalCheckFailed" in codes[tx.markers + tx.counters :]
-                    if duplicates or registry_stale:
+                    for marker, reason in zip(tx.marker_ids, reasons[: tx.markers], strict=False):
+                        first = reason.get("Item", {}).get("fp", {}).get("S")
+                        if marker in duplicates and first:
+                            result.previous[marker] = first
+                    after_orders = tx.markers + len(tx.orders)
+                    stale = [
+                        order
+                        for order, changed in zip(
+                            tx.orders, failed_check[tx.markers :], strict=False
+                        )
+                        if changed
+                    ]
+                    registry_stale = any(failed_check[after_orders + tx.counters :])
+                    if duplicates or stale or registry_stale:
                         result.duplicates |= duplicates
                         live = [ev for ev in live if ev.marker not in duplicates]
+                        if stale:
+                            plan.orders_changed(stale)  # another writer updated them: re-read
                         if registry_stale:
                             plan.registry_changed()  # another writer registered values
+                        if stale or registry_stale:
                             attempt += 1
                             if attempt >= self.max_attempts:
-                                self._fail(live, "dimension registry kept changing", result)
+                                self._fail(live, "orders or the registry kept changing", result)
                                 return None
                         continue  # not a failure: recompute and retry at once
                     invalid = [
@@ -252,7 +306,7 @@ class TransactionRunner:
                 why = type(e).__name__
             else:
                 self._committed(tx, plan)
-                result.counted |= {ev.marker for ev in live}
+                self._settled(tx, result)
                 return None
             attempt += 1
             if attempt >= self.max_attempts:
@@ -271,10 +325,19 @@ class TransactionRunner:
         s.transactions += 1
         s.actions += len(tx.items)
         s.markers += tx.markers
+        s.orders += len(tx.orders)
         s.counter_updates += tx.counters
         s.registry_updates += len(tx.registrations)
-        s.write_units += 2 * (tx.markers + tx.counters)  # marker and counter items are < 1 KB
+        # Marker and counter items are under 1 KB: 2 units each; an order's by its size.
+        s.write_units += 2 * (tx.markers + tx.counters) + tx.order_units
         plan.committed(tx)
+
+    def _settled(self, tx: Transaction, result: ApplyResult) -> None:
+        """What the transaction decided, now that it is written (or had nothing to write)."""
+        result.counted |= tx.counted
+        result.duplicates |= tx.duplicates
+        result.previous.update(tx.previous)
+        result.rejected.update(tx.rejected)
 
     def _fail(self, events: Sequence[CountedEvent], why: str, result: ApplyResult) -> None:
         if not events:
