@@ -456,3 +456,17 @@ def test_api_is_read_only_and_reads_only_the_table() -> None:
     (statement,) = statements(resources("AWS::IAM::Role")["ReadMetricsFunctionRole"])
     assert statement["Resource"] == {"Fn::GetAtt": ["MetricsTable", "Arn"]}
     assert api["Condition"] == "WithApi"
+
+
+def test_the_dedup_horizon_is_a_parameter_the_consumer_gets() -> None:
+    """Markers must outlast every redelivery path: the template's default and minimum are the
+    domain's (issue #10), and the consumer reads the value (DEDUP_HORIZON_DAYS)."""
+    from presso_metrics.bootstrap import env_settings
+    from presso_metrics.domain.dedup import DEFAULT_DEDUP_HORIZON, MIN_DEDUP_HORIZON
+
+    parameter = sam_template()["Parameters"]["DedupHorizonDays"]
+    assert parameter["Default"] == DEFAULT_DEDUP_HORIZON.days
+    assert parameter["MinValue"] == MIN_DEDUP_HORIZON.days
+    variables = sam_template()["Resources"]["PublishMetricsFunction"]["Properties"]["Environment"]
+    assert variables["Variables"]["DEDUP_HORIZON_DAYS"] == {"Ref": "DedupHorizonDays"}
+    assert env_settings({"DEDUP_HORIZON_DAYS": "120"}).dedup_horizon.days == 120
