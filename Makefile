@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: venv demo test test-fast lint format bench chaos browser screenshot vendor clean lock
+.PHONY: venv demo test test-fast lint format bench chaos browser screenshot loadtest-chart vendor clean lock
 
 venv: $(STAMP)
 
@@ -50,6 +50,10 @@ browser:
 ## The README's dashboard screenshot (docs/dashboard.png), from a two-week demo.
 screenshot: $(STAMP) browser
 	$(BIN)/python docs/screenshot.py
+
+## The README's load-test chart (docs/loadtest.png), from a fresh embedded run.
+loadtest-chart: $(STAMP) browser
+	$(BIN)/python docs/loadtest_screenshot.py
 
 ## Refresh the vendored Chart.js and Swagger UI (served by the process itself: no CDN).
 CHARTJS := 4.6.1
