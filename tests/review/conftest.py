@@ -1,0 +1,1 @@
+from tests.review.support import stores  # noqa: F401 - fixture
