@@ -4,14 +4,16 @@ working; here the consumer must count what the rule routes to it."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
 
 from presso_metrics import bootstrap
 from presso_metrics.domain.patterns import compile_pattern
+from presso_metrics.exceptions import ConfigError
 from tests.conftest import load_event
-from tests.sam import deployed, resources
+from tests.sam import deployed, resources, rules_refuse, sam_template
 
 pytestmark = pytest.mark.integration
 
@@ -45,3 +47,22 @@ def test_the_consumer_counts_what_the_rule_routes_for_another_event_source() -> 
     settings = bootstrap.env_settings(consumer_environment(OTHER_SOURCE))
     consumer = bootstrap.load_metric_set(settings)
     assert compile_pattern(consumer.rule_pattern()).matches(event)  # ... and it is counted
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="TimeZone is a free String (no AllowedPattern, no Rule): 'Europe/Pari' deploys "
+    "cleanly, then the consumer's init raises ConfigError on every batch (each retried until "
+    "maxReceiveCount moves it to the dead-letter queue) and ReadMetrics answers 500",
+)
+def test_the_stack_refuses_an_unknown_time_zone_before_it_creates_anything() -> None:
+    bad = "Europe/Pari"
+    with pytest.raises(ConfigError):
+        bootstrap.load_metric_set(bootstrap.env_settings({"TIME_ZONE": bad}))
+    parameter = sam_template()["Parameters"]["TimeZone"]
+    allowed = parameter.get("AllowedValues")
+    pattern = parameter.get("AllowedPattern")
+    refused_by_parameter = (allowed is not None and bad not in allowed) or (
+        pattern is not None and re.fullmatch(pattern, bad) is None
+    )
+    assert refused_by_parameter or rules_refuse({"TimeZone": bad})
