@@ -170,12 +170,6 @@ def test_serve_on_a_port_in_use_exits_non_zero(cli: Cli) -> None:
         first.wait(timeout=10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="terminal.print_metrics shows d['dimension'], the first dimension's paths only "
-    "(Metric.describe): sales_by_shop and cancellations_by_shop read as counted by shop "
-    "alone, and nothing says wait_time is a duration (no kind, start, correlate or bounds)",
-)
 def test_metrics_table_shows_both_dimensions_and_the_kind(cli: Cli) -> None:
     cli.env["COLUMNS"] = "400"
     lines = cli.run("metrics").stdout.splitlines()

@@ -20,13 +20,6 @@ LOOK_ALIKES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="terminal.shown escapes only what str.isprintable refuses (Cc, Cf, Z*, Cs, Co, Cn); "
-    "blank letters and symbols (U+3164, U+115F, U+2800), invisible combining marks (U+034F) "
-    "and decomposed accents are printable, so these names print exactly like the names they "
-    "impersonate in report tables, dlq list and errors",
-)
 @pytest.mark.parametrize(("name", "twin"), LOOK_ALIKES, ids=[repr(a) for a, _ in LOOK_ALIKES])
 def test_a_look_alike_name_is_shown_with_an_escape(name: str, twin: str) -> None:
     assert name != twin

@@ -105,3 +105,28 @@ def test_publish_failures_are_text(monkeypatch: pytest.MonkeyPatch) -> None:
         in printed
     )
     assert r"\x1b]8;;http://e\x07" in printed
+
+
+@pytest.mark.parametrize(
+    ("name", "display"),
+    [
+        ("Latte\ufe00", r"Latte\ufe00"),  # a variation selector on a letter shows nothing
+        ("Latte\U000e0100", r"Latte\U000e0100"),  # a supplementary variation selector
+        ("Latte\ufe0f", r"Latte\ufe0f"),  # emoji presentation on a letter shows nothing
+        ("\u2615\ufe0f Latte", "\u2615\ufe0f Latte"),  # on a symbol it is the emoji: plain
+        ("Caf\u00e9", "Caf\u00e9"),  # composed: plain
+        ("Cafe\u0301", r"Cafe\u0301"),  # decomposed: the mark shows as an escape
+    ],
+)
+def test_invisible_and_decomposed_characters(name: str, display: str) -> None:
+    assert shown(name).plain == display
+
+
+def test_a_name_in_composed_form_keeps_its_combining_marks_plain() -> None:
+    # No composed form exists for q + U+0301: the name is in NFC and shows as it is.
+    assert shown("q\u0301").plain == "q\u0301"
+
+
+def test_safe_json_escapes_blank_characters() -> None:
+    assert safe_json("Latte\u3164", indent=None) == r'"Latte\u3164"'
+    assert json.loads(safe_json("Latte\u3164")) == "Latte\u3164"

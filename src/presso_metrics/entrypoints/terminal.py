@@ -12,6 +12,7 @@ escaped (:func:`safe_json`).
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +50,29 @@ ESCAPE_STYLE = "reverse"
 _SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\", '"': '\\"'}
 
 
+# Printable characters that show as nothing or as a blank: default-ignorable code points that
+# are not format characters (the combining grapheme joiner, the Hangul fillers, Mongolian and
+# other variation selectors, Khmer inherent vowels) and the blank Braille pattern. The
+# dashboard's labels.js marks the same ones.
+_BLANK = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
+    + "".join(chr(c) for c in range(0xFE00, 0xFE0F))
+    + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
+)
+_EMOJI_PRESENTATION = "\ufe0f"  # plain after a symbol (☕️), escaped after anything else
+
+
+def _must_escape(text: str, i: int, decomposed: bool) -> bool:
+    ch = text[i]
+    if not ch.isprintable() or ch == "\\" or ch in _BLANK:
+        return True
+    if ch == _EMOJI_PRESENTATION:
+        return i == 0 or unicodedata.category(text[i - 1]) != "So"
+    # In a name not in composed form (NFC), its combining marks would look like its twin's
+    # composed letters (Cafe + U+0301 and Café).
+    return decomposed and unicodedata.category(ch).startswith("M")
+
+
 def escape_char(ch: str) -> str:
     """One character as an escape: ``\\n``, ``\\x1b``, ``\\u202e``, ``\\U000e0001``, ``\\\\``."""
     short = _SHORT_ESCAPES.get(ch)
@@ -72,8 +96,12 @@ def shown(value: object, style: str = "") -> Text:
       ``\\x9b``), format characters (Cf: the bidi embeddings, overrides and isolates U+202A-E
       and U+2066-9, marks such as U+200E, zero-width characters U+200B-D, U+FEFF, tag
       characters), separators other than the ASCII space (U+00A0, U+2028, U+3000, ...),
-      surrogates, private-use and unassigned code points. The backslash itself is shown as
-      ``\\\\``, so an escape can never be confused with the same characters typed literally.
+      surrogates, private-use and unassigned code points. So is every printable character that
+      shows as nothing or as a blank (U+034F, the Hangul fillers, variation selectors, U+2800;
+      U+FE0F only where it does not follow a symbol), and so are the combining marks of a name
+      not in composed form (NFC), which would look like its composed twin (``Cafe\\u0301``
+      beside ``Café``). The backslash itself is shown as ``\\\\``, so an escape can never be
+      confused with the same characters typed literally.
     - A value that is empty, starts or ends with a space, or starts with ``"`` is quoted
       (``"Latte "``), with ``"`` inside escaped: names that differ only by a trailing space
       look different.
@@ -83,14 +111,18 @@ def shown(value: object, style: str = "") -> Text:
     """
     text = value if isinstance(value, str) else str(value)
     quoted = text == "" or text[0] in ' "' or text[-1] == " "
-    if not quoted and text.isprintable() and "\\" not in text:
+    simple = text.isascii() or (
+        unicodedata.is_normalized("NFC", text) and not any(_hidden_candidate(ch) for ch in text)
+    )
+    if not quoted and simple and text.isprintable() and "\\" not in text:
         return Text(text, style=style)  # the common case: nothing to escape
+    decomposed = not unicodedata.is_normalized("NFC", text)
     result = Text(style=style)
     if quoted:
         result.append('"')
     plain: list[str] = []
-    for ch in text:
-        if ch.isprintable() and ch != "\\" and not (quoted and ch == '"'):
+    for i, ch in enumerate(text):
+        if not _must_escape(text, i, decomposed) and not (quoted and ch == '"'):
             plain.append(ch)
             continue
         if plain:
@@ -102,6 +134,10 @@ def shown(value: object, style: str = "") -> Text:
     if quoted:
         result.append('"')
     return result
+
+
+def _hidden_candidate(ch: str) -> bool:
+    return ch in _BLANK or ch == _EMOJI_PRESENTATION
 
 
 def escaped(value: object) -> str:
@@ -116,7 +152,10 @@ def safe_json(value: Any, *, indent: int | None = 2) -> str:
     text = json.dumps(value, indent=indent, ensure_ascii=False)
     if text.isascii() and "\x7f" not in text:  # json.dumps escapes the other C0 controls
         return text
-    return "".join(ch if ch.isprintable() or ch == "\n" else json.dumps(ch)[1:-1] for ch in text)
+    return "".join(
+        json.dumps(ch)[1:-1] if (not ch.isprintable() and ch != "\n") or ch in _BLANK else ch
+        for ch in text
+    )
 
 
 def print_json(value: Any, *, indent: int | None = 2) -> None:
@@ -215,6 +254,21 @@ def print_dead_letters(letters: Sequence[DeadLetter], fmt: str) -> None:
     Console(file=out.file, width=max(out.width, 200), soft_wrap=True).print(table)
 
 
+def _dimensions_cell(dimensions: list[dict[str, Any]]) -> Text:
+    """A metric's dimensions on one line, ``;`` between them: each one's label, the paths read
+    (alternatives joined by ``|``) and, for a value kept from the order, ``(from the order)``."""
+    if not dimensions:
+        return Text("-")
+    lines = []
+    for dim in dimensions:
+        line = Text.assemble(shown(dim["label"]), ": ")
+        line.append_text(Text(" | ").join(shown(p) for p in dim["paths"]))
+        if "from_order" in dim:
+            line.append(" (from the order)", style="dim")
+        lines.append(line)
+    return Text("; ").join(lines)
+
+
 def print_metrics(metric_set: MetricSet, fmt: str) -> None:
     described = [m.describe() for m in metric_set]
     if fmt == "json":
@@ -222,14 +276,14 @@ def print_metrics(metric_set: MetricSet, fmt: str) -> None:
         return
     title = shown(metric_set.origin).append(f" (days in {metric_set.time_zone})")
     table = RichTable(title=title, title_justify="left")
-    for column in ("name", "granularity", "dimension", "total", "partition", "events"):
+    for column in ("name", "kind", "granularity", "dimensions", "total", "partition", "events"):
         table.add_column(column, overflow="fold")
     for d in described:
-        paths = d["dimension"] or []
         table.add_row(
             shown(d["name"]),
+            shown(d["kind"]),
             shown(d["granularity"]),
-            Text(" | ").join(shown(p) for p in paths) if paths else "-",
+            _dimensions_cell(d["dimensions"]),
             shown(d["total"]) if d["total"] is not None else "-",
             shown(d["partition"]),
             shown(safe_json(d["events"], indent=None)),
