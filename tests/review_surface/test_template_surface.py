@@ -12,13 +12,11 @@ import pytest
 from presso_metrics import bootstrap
 from presso_metrics.domain.patterns import compile_pattern
 from presso_metrics.exceptions import ConfigError
+from presso_metrics.simulation import burst
 from tests.conftest import load_event
 from tests.sam import deployed, resources, rules_refuse, sam_template
 
 pytestmark = pytest.mark.integration
-
-OTHER_SOURCE = {"EventSource": "com.example.orders"}
-
 
 def consumer_environment(parameters: dict[str, Any]) -> dict[str, str]:
     (function,) = (
@@ -30,23 +28,50 @@ def consumer_environment(parameters: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in variables.items() if isinstance(v, str | int)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EventSource only changes the rule's pattern (template.yaml OrderMetricsRule); the "
-    "consumer counts with the packaged metrics.toml, whose patterns name "
-    "awsserverlessda.serverlesspresso, and gets no METRICS_FILE or source: every event the "
-    "rule routes is acknowledged as unmatched (RecordsUnmatched), counted nowhere, not "
-    "dead-lettered; the LoadTest function also publishes the hard-coded source",
-)
-def test_the_consumer_counts_what_the_rule_routes_for_another_event_source() -> None:
+def parameters_in(value: Any) -> set[str]:
+    """The template parameters ``value`` refers to (``Ref`` and ``Fn::Sub`` placeholders)."""
+    names = set(sam_template()["Parameters"])
+    found: set[str] = set()
+
+    def walk(v: Any) -> None:
+        if isinstance(v, dict):
+            if set(v) == {"Ref"} and v["Ref"] in names:
+                found.add(v["Ref"])
+            if "Fn::Sub" in v:
+                sub = v["Fn::Sub"]
+                text = sub if isinstance(sub, str) else sub[0]
+                found.update(n for n in re.findall(r"\$\{([^}!.]+)\}", text) if n in names)
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(value)
+    return found
+
+
+def test_no_parameter_makes_the_rule_route_what_the_consumer_does_not_count() -> None:
+    """EventSource used to change only the rule: the consumer kept counting with the packaged
+    metrics.toml (the Serverlesspresso source), so every routed event was acknowledged as
+    unmatched and dropped. The rule's pattern now depends on no parameter; it is the consumer's
+    metrics' pattern, whatever the parameters."""
     (rule,) = resources("AWS::Events::Rule").values()
-    pattern = compile_pattern(deployed(rule["Properties"]["EventPattern"], OTHER_SOURCE))
-    event = copy.deepcopy(load_event("waiting-completion.json"))
-    event["source"] = OTHER_SOURCE["EventSource"]
-    assert pattern.matches(event)  # the rule sends it to the queue
-    settings = bootstrap.env_settings(consumer_environment(OTHER_SOURCE))
-    consumer = bootstrap.load_metric_set(settings)
-    assert compile_pattern(consumer.rule_pattern()).matches(event)  # ... and it is counted
+    assert parameters_in(rule["Properties"]["EventPattern"]) == set()
+    consumer = bootstrap.load_metric_set(bootstrap.env_settings(consumer_environment({})))
+    assert deployed(rule["Properties"]["EventPattern"]) == consumer.rule_pattern()
+
+
+def test_the_consumer_counts_every_event_the_rule_routes_and_the_load_test_publishes() -> None:
+    (rule,) = resources("AWS::Events::Rule").values()
+    pattern = compile_pattern(deployed(rule["Properties"]["EventPattern"]))
+    consumer = bootstrap.load_metric_set(bootstrap.env_settings(consumer_environment({})))
+    for event in burst(orders=20, seed=1):  # what the LoadTest function publishes
+        assert pattern.matches(event)
+        assert any(m.pattern.matches(event) for m in consumer)
+    other = copy.deepcopy(load_event("waiting-completion.json"))
+    other["source"] = "com.example.orders"
+    assert not pattern.matches(other)  # another source: left on the bus, not routed and dropped
 
 
 @pytest.mark.xfail(
