@@ -15,6 +15,7 @@ from presso_metrics.exceptions import ConfigError
 from presso_metrics.simulation import burst
 from tests.conftest import load_event
 from tests.sam import deployed, resources, rules_refuse, sam_template
+from tests.template.time_zones import packaged_zones
 
 pytestmark = pytest.mark.integration
 
@@ -74,13 +75,10 @@ def test_the_consumer_counts_every_event_the_rule_routes_and_the_load_test_publi
     assert not pattern.matches(other)  # another source: left on the bus, not routed and dropped
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TimeZone is a free String (no AllowedPattern, no Rule): 'Europe/Pari' deploys "
-    "cleanly, then the consumer's init raises ConfigError on every batch (each retried until "
-    "maxReceiveCount moves it to the dead-letter queue) and ReadMetrics answers 500",
-)
 def test_the_stack_refuses_an_unknown_time_zone_before_it_creates_anything() -> None:
+    """TimeZone was a free String: 'Europe/Pari' deployed cleanly, then the consumer's init
+    raised ConfigError on every batch (each retried until maxReceiveCount moved it to the
+    dead-letter queue) and ReadMetrics answered 500."""
     bad = "Europe/Pari"
     with pytest.raises(ConfigError):
         bootstrap.load_metric_set(bootstrap.env_settings({"TIME_ZONE": bad}))
@@ -91,3 +89,28 @@ def test_the_stack_refuses_an_unknown_time_zone_before_it_creates_anything() -> 
         pattern is not None and re.fullmatch(pattern, bad) is None
     )
     assert refused_by_parameter or rules_refuse({"TimeZone": bad})
+
+
+def test_the_time_zone_parameter_allows_exactly_the_zones_the_functions_can_use() -> None:
+    parameter = sam_template()["Parameters"]["TimeZone"]
+    allowed = [str(v) for v in parameter["AllowedValues"]]
+    assert allowed == packaged_zones(), "run `python -m tests.template.time_zones`"
+    assert parameter["Default"] in allowed
+    for zone in allowed:  # each one is a zone the consumer and the read API load
+        metrics = bootstrap.load_metric_set(bootstrap.env_settings({"TIME_ZONE": zone}))
+        assert str(metrics.time_zone) == zone
+    for bad in ("europe/paris", "Europe/Paris ", "Europe/../UTC", "+01:00", "CET+1", ""):
+        assert bad not in allowed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the change to bootstrap.env_settings in /work/notes/fix-surface-readme.md "
+    "(outside this branch's files): the functions' cold start says 'time zone ...: unknown "
+    "time zone', naming neither the TIME_ZONE variable nor the stack's TimeZone parameter",
+)
+def test_a_function_started_with_an_unknown_time_zone_names_the_parameter() -> None:
+    with pytest.raises(ConfigError) as refused:
+        bootstrap.env_settings({"TIME_ZONE": "Europe/Pari"})
+    assert "TIME_ZONE" in str(refused.value) and "TimeZone" in str(refused.value)
+    assert "'Europe/Pari'" in str(refused.value)
