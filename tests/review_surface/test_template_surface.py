@@ -19,6 +19,7 @@ from tests.template.time_zones import packaged_zones
 
 pytestmark = pytest.mark.integration
 
+
 def consumer_environment(parameters: dict[str, Any]) -> dict[str, str]:
     (function,) = (
         f
