@@ -28,6 +28,7 @@ from presso_metrics.entrypoints.cli_common import (
     stack_options,
 )
 from presso_metrics.entrypoints.terminal import progress_bar
+from presso_metrics.exceptions import InputError
 from presso_metrics.publisher import publish_all, read_events
 from presso_metrics.simulation import burst, simulate_days
 
@@ -56,7 +57,15 @@ def publish(file: io.TextIOWrapper, chunk: int, **options: Any) -> None:
     Events keep their ids, so publishing a file twice counts nothing twice.
     """
     settings = settings_from(options)
-    events = read_events(file.read(), getattr(file, "name", "<stdin>"))
+    name = getattr(file, "name", "<stdin>")
+    try:
+        text = file.read()
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{name}: not UTF-8 text (a byte 0x{e.object[e.start]:02x}: {e.reason}); save the "
+            "events as UTF-8"
+        ) from None
+    events = read_events(text, name)
     stack = open_stack(settings)
     try:
         with progress_bar(f"publishing to {stack.bus.name}", len(events)) as advance:
