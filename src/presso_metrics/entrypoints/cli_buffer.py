@@ -16,6 +16,7 @@ from presso_metrics.entrypoints.cli_common import (
     settings_from,
     stack_options,
 )
+from presso_metrics.entrypoints.cli_pipeline import check_consumers
 
 
 @main.command()
@@ -157,6 +158,9 @@ def loadtest(
             concurrency=concurrency or 2,
             poll_seconds=0.2,
         )
+        # What the worker refuses (a window that leaves no time to process a batch), refused
+        # before anything is published: a burst no consumer takes would stay in the queue.
+        check_consumers(settings, worker)
     test = LoadTestOptions(
         orders=orders,
         worker=worker,
