@@ -158,9 +158,6 @@ def loadtest(
             concurrency=concurrency or 2,
             poll_seconds=0.2,
         )
-        # What the worker refuses (a window that leaves no time to process a batch), refused
-        # before anything is published: a burst no consumer takes would stay in the queue.
-        check_consumers(settings, worker)
     test = LoadTestOptions(
         orders=orders,
         worker=worker,
@@ -170,6 +167,10 @@ def loadtest(
         seed=seed,
     )
     prepare_output(out_dir)
+    if worker is not None:
+        # What the worker refuses (a window that leaves no time to process a batch), refused
+        # before anything is published: a burst no consumer takes would stay in the queue.
+        check_consumers(settings, worker)
     with terminal.loadtest_progress() as on_sample:
         result = run_load_test(settings, test, run_consumers=run, on_sample=on_sample)
     files = write_results(result, out_dir)
