@@ -7,6 +7,7 @@ can too.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,28 +17,38 @@ from presso_metrics.ports import Bus, PublishResult
 
 def read_events(text: str, name: str = "<stdin>") -> list[Any]:
     """The events in ``text``: a JSON array, or JSON Lines (one event per line). ``name`` (the
-    file's) is used in error messages, with the line."""
+    file's) is used in error messages, with the line. Text that cannot be read at all (not
+    JSON, nested too deeply for the parser, a number too long) is an :class:`InputError`
+    saying where; an event that is read but cannot be published is the bus's to refuse, alone."""
     stripped = text.lstrip()
     if not stripped:
         return []
     if stripped.startswith("["):
-        try:
-            events = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{name}:{e.lineno}: not valid JSON: {e.msg}") from None
-        return list(events)
-    events = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            raise InputError(
-                f"{name}:{number}: not valid JSON ({e.msg}); give a JSON array or one event "
-                "per line"
-            ) from None
-    return events
+        return list(_loads(text, name, None))
+    return [
+        _loads(line, name, number)
+        for number, line in enumerate(text.splitlines(), 1)
+        if line.strip()
+    ]
+
+
+def _loads(text: str, name: str, line: int | None) -> Any:
+    """``text`` parsed: the whole file (``line`` None) or its line ``line``."""
+    where = name if line is None else f"{name}:{line}"
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        at = f"{name}:{e.lineno}" if line is None else where
+        raise InputError(
+            f"{at}: not valid JSON ({e.msg}); give a JSON array or one event per line"
+        ) from None
+    except RecursionError:
+        raise InputError(
+            f"{where}: JSON nested too deeply to read (arrays and objects more than about "
+            f"{sys.getrecursionlimit():,} levels deep)"
+        ) from None
+    except ValueError as e:  # an integer of more digits than Python converts
+        raise InputError(f"{where}: a number too long to read ({str(e).split(';')[0]})") from None
 
 
 def publish_all(

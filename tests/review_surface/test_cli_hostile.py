@@ -33,27 +33,21 @@ def publish_with(cli: Cli, tmp_path: Path, hostile: dict[str, Any]) -> None:
     assert "event 1: not published" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="embedded_bus.publish (line 113) calls orjson.dumps on each envelope without "
-    "catching its TypeError: an event holding a lone surrogate (\\ud800 is valid JSON text) "
-    "stops publish with a traceback and none of the file's events is published",
-)
 def test_publish_lists_an_event_with_a_lone_surrogate_and_publishes_the_rest(
     cli: Cli, tmp_path: Path
 ) -> None:
+    """Was: embedded_bus.publish (line 113) calls orjson.dumps on each envelope without catching
+    its TypeError: an event holding a lone surrogate (\\ud800 is valid JSON text) stops
+    publish with a traceback and none of the file's events is published"""
     hostile = order("s1", "NYC", "Bad\ud800drink")[0]
     publish_with(cli, tmp_path, hostile)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="orjson.dumps refuses more than 254 levels of nesting; embedded_bus.publish does "
-    "not catch it: an event nested 300 deep stops publish with a traceback, nothing published",
-)
 def test_publish_lists_an_event_nested_too_deep_and_publishes_the_rest(
     cli: Cli, tmp_path: Path
 ) -> None:
+    """Was: orjson.dumps refuses more than 254 levels of nesting; embedded_bus.publish does not
+    catch it: an event nested 300 deep stops publish with a traceback, nothing published"""
     hostile = order("d1", "NYC", "Latte")[0]
     deep: dict[str, Any] = {}
     node = deep
@@ -64,12 +58,9 @@ def test_publish_lists_an_event_nested_too_deep_and_publishes_the_rest(
     publish_with(cli, tmp_path, hostile)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="publisher.read_events lets json's RecursionError through: a file nested deeper "
-    "than Python's recursion limit ends in a traceback instead of one line naming the file",
-)
 def test_publish_of_a_file_nested_too_deep_to_read_is_one_line(cli: Cli, tmp_path: Path) -> None:
+    """Was: publisher.read_events lets json's RecursionError through: a file nested deeper than
+    Python's recursion limit ends in a traceback instead of one line naming the file"""
     path = tmp_path / "deep.json"
     path.write_text("[" * 5000 + "]" * 5000)
     result = cli.run("publish", str(path), check=False)
@@ -77,13 +68,10 @@ def test_publish_of_a_file_nested_too_deep_to_read_is_one_line(cli: Cli, tmp_pat
     assert str(path) in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dlq list --limit has no range (cli_reading.py): 0 lists nothing and "
-    "terminal.print_dead_letters then says 'the dead-letter queue is empty' although it holds "
-    "messages (a negative limit lists them all)",
-)
 def test_dlq_list_with_limit_zero_does_not_say_the_queue_is_empty(cli: Cli, tmp_path: Path) -> None:
+    """Was: dlq list --limit has no range (cli_reading.py): 0 lists nothing and
+    terminal.print_dead_letters then says 'the dead-letter queue is empty' although it holds
+    messages (a negative limit lists them all)"""
     broken = order("b1", "NYC", "Latte")[0]
     broken["time"] = "not a time"
     path = tmp_path / "broken.json"
@@ -97,12 +85,9 @@ def test_dlq_list_with_limit_zero_does_not_say_the_queue_is_empty(cli: Cli, tmp_
     assert negative.returncode == 2  # refused as a bad option value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="serve --port is a plain int (cli_reading.py): 99999 reaches socket.bind and ends "
-    "in an OverflowError traceback",
-)
 def test_serve_with_a_port_out_of_range_is_one_line(cli: Cli) -> None:
+    """Was: serve --port is a plain int (cli_reading.py): 99999 reaches socket.bind and ends in an
+    OverflowError traceback"""
     cli.run("init")
     result = subprocess.run(
         [CLI, "serve", "--port", "99999"],
@@ -115,14 +100,11 @@ def test_serve_with_a_port_out_of_range_is_one_line(cli: Cli) -> None:
     assert "--port" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loadtest takes --batching-window up to 300 but never checks it against the queue's "
-    "visibility timeout (as `worker` does): its consumer processes die with tracebacks, it "
-    "raises RuntimeError (not caught by handle_errors), and the burst it published stays in "
-    "the queue, so the next loadtest refuses to start",
-)
 def test_loadtest_refuses_a_batching_window_the_worker_refuses(cli: Cli, tmp_path: Path) -> None:
+    """Was: loadtest takes --batching-window up to 300 but never checks it against the queue's
+    visibility timeout (as `worker` does): its consumer processes die with tracebacks, it
+    raises RuntimeError (not caught by handle_errors), and the burst it published stays in
+    the queue, so the next loadtest refuses to start"""
     refused = cli.run("worker", "--drain", "--batching-window", "300", check=False)
     assert refused.returncode == 1 and "leaves no time" in refused.stderr  # the worker's line
     result = cli.run(

@@ -1,6 +1,7 @@
 """Review of the dashboard as the stack serves it: every file and API answer of the page comes
-through the HTTP API, whose stage the template throttles (DefaultRouteSettings: a burst of 20,
-10 requests a second, a token bucket). Opening the dashboard once must fit in that."""
+through the HTTP API, whose stage the template throttles (DefaultRouteSettings: a token bucket of
+ApiThrottlingBurstLimit requests refilled at ApiThrottlingRateLimit a second). Opening the
+dashboard must fit in that."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from playwright.sync_api import Browser, Request
 
 from tests.browser.support import LOAD_TIMEOUT_MS, open_page, serve
 from tests.integration.test_web_api import fill
-from tests.sam import sam_template
+from tests.sam import deployed, sam_template
 
 pytestmark = pytest.mark.browser
 
@@ -26,24 +27,22 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield address
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a first open of the dashboard sends 34 requests within about 0.4 s (15 static "
-    "files, /api/metrics, /api/span, 11 metrics for the range and 6 for the period before); "
-    "the template's HTTP API allows a burst of 20 at 10 a second, so on AWS the rest are "
-    "answered 429 and a module or a panel's data fails to load (static files are cached for "
-    "an hour after, but each load of a range still sends 17 API requests at once)",
-)
 def test_opening_the_dashboard_fits_the_api_throttle(browser: Browser, url: str) -> None:
-    settings = sam_template()["Resources"]["MetricsHttpApi"]["Properties"]["DefaultRouteSettings"]
+    """The stage allowed a burst of 20 at 10 a second while a first open sends 34 requests
+    within about half a second: on AWS the rest were answered 429 and a module or a panel's data
+    failed to load. The default throttle now admits that burst, and two such opens at once."""
+    api = sam_template()["Resources"]["MetricsHttpApi"]["Properties"]
+    settings = deployed(api["DefaultRouteSettings"])  # the parameters' defaults
     burst, rate = settings["ThrottlingBurstLimit"], settings["ThrottlingRateLimit"]
     page = open_page(browser)
     sent: list[float] = []
+    paths: list[str] = []
     start = time.monotonic()
 
     def on_request(request: Request) -> None:
         if request.url.startswith(url):
             sent.append(time.monotonic() - start)
+            paths.append(request.url.removeprefix(url))
 
     page.on("request", on_request)
     page.goto(url)
@@ -55,3 +54,5 @@ def test_opening_the_dashboard_fits_the_api_throttle(browser: Browser, url: str)
     # burst + rate * t requests.
     spent = max(sent)
     assert len(sent) <= burst + rate * spent, (len(sent), round(spent, 2))
+    # Comfortably: two browsers opening it at the same moment fit in the burst alone.
+    assert 2 * len(sent) <= burst, paths

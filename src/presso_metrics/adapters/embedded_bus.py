@@ -16,9 +16,10 @@ from typing import Any
 import orjson
 
 from presso_metrics.adapters.embedded_queue import LOCAL_ACCOUNT, LOCAL_REGION, insert_messages
+from presso_metrics.adapters.event_json import publishable
 from presso_metrics.adapters.sqlite_db import Database
 from presso_metrics.domain.patterns import EventPattern, compile_pattern
-from presso_metrics.domain.publishing import MAX_EVENT_BYTES, normalise
+from presso_metrics.domain.publishing import MAX_EVENT_BYTES
 from presso_metrics.exceptions import NotFoundError
 from presso_metrics.ports import PublishResult
 
@@ -106,7 +107,7 @@ class EmbeddedBus:
         result = PublishResult()
         deliveries: dict[str, list[tuple[str, str | None]]] = {}
         for index, event in enumerate(events):
-            envelope = normalise(event, now=when, account=self.account, region=self.region)
+            envelope = publishable(event, now=when, account=self.account, region=self.region)
             if isinstance(envelope, str):
                 result.failed.append((index, envelope))
                 continue

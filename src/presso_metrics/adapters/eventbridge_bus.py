@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from presso_metrics.domain.publishing import MAX_EVENT_BYTES, normalise, put_events_entry
+from presso_metrics.adapters.event_json import publishable
+from presso_metrics.domain.publishing import MAX_EVENT_BYTES, put_events_entry
 from presso_metrics.ports import PublishResult
 
 log = logging.getLogger("presso_metrics.eventbridge")
@@ -47,7 +48,7 @@ class EventBridgeBus:
         now = datetime.now(UTC)
         pending: list[tuple[int, dict[str, Any]]] = []
         for index, event in enumerate(events):
-            envelope = normalise(event, now=now, account="", region=self.client.meta.region_name)
+            envelope = publishable(event, now=now, account="", region=self.client.meta.region_name)
             if isinstance(envelope, str):
                 result.failed.append((index, envelope))
                 continue

@@ -16,6 +16,7 @@ from presso_metrics.entrypoints.cli_common import (
     settings_from,
     stack_options,
 )
+from presso_metrics.entrypoints.cli_pipeline import check_consumers
 
 
 @main.command()
@@ -166,6 +167,10 @@ def loadtest(
         seed=seed,
     )
     prepare_output(out_dir)
+    if worker is not None:
+        # What the worker refuses (a window that leaves no time to process a batch), refused
+        # before anything is published: a burst no consumer takes would stay in the queue.
+        check_consumers(settings, worker)
     with terminal.loadtest_progress() as on_sample:
         result = run_load_test(settings, test, run_consumers=run, on_sample=on_sample)
     files = write_results(result, out_dir)

@@ -28,8 +28,11 @@ from presso_metrics.entrypoints.cli_common import (
     stack_options,
 )
 from presso_metrics.entrypoints.terminal import progress_bar
+from presso_metrics.exceptions import InputError
 from presso_metrics.publisher import publish_all, read_events
 from presso_metrics.simulation import burst, simulate_days
+
+MAX_VISIBILITY_TIMEOUT = 43_200  # SQS's longest, 12 hours
 
 
 @main.command()
@@ -56,7 +59,15 @@ def publish(file: io.TextIOWrapper, chunk: int, **options: Any) -> None:
     Events keep their ids, so publishing a file twice counts nothing twice.
     """
     settings = settings_from(options)
-    events = read_events(file.read(), getattr(file, "name", "<stdin>"))
+    name = getattr(file, "name", "<stdin>")
+    try:
+        text = file.read()
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{name}: not UTF-8 text (a byte 0x{e.object[e.start]:02x}: {e.reason}); save the "
+            "events as UTF-8"
+        ) from None
+    events = read_events(text, name)
     stack = open_stack(settings)
     try:
         with progress_bar(f"publishing to {stack.bus.name}", len(events)) as advance:
@@ -124,6 +135,21 @@ def load(
     terminal.print_publish_result(result, len(events))
 
 
+def check_visibility_timeout(
+    ctx: click.Context, param: click.Parameter, value: int | None
+) -> int | None:
+    if value is not None and value < 1:
+        raise click.BadParameter(
+            f"{value} s leaves no time to process a batch: its messages would be visible to "
+            "another consumer at once; give at least 1"
+        )
+    if value is not None and value > MAX_VISIBILITY_TIMEOUT:
+        raise click.BadParameter(
+            f"{value} s is longer than SQS allows; give at most {MAX_VISIBILITY_TIMEOUT} (12 hours)"
+        )
+    return value
+
+
 @main.command()
 @click.option("--drain", is_flag=True, help="Exit when nothing is visible or in flight.")
 @click.option("--batch-size", default=10, show_default=True, help="Messages per batch (1-10000).")
@@ -137,7 +163,8 @@ def load(
 @click.option(
     "--visibility-timeout",
     type=int,
-    help="Seconds a received message stays hidden; default: the queue's.",
+    callback=check_visibility_timeout,
+    help="Seconds a received message stays hidden (1-43200); default: the queue's.",
 )
 @click.option(
     "--replays",
@@ -177,11 +204,24 @@ def worker(
     terminal.print_json(stats.as_dict())
 
 
+def check_consumers(settings: Settings, options: Any) -> None:
+    """Refuse the consumers' options the worker would refuse against the queue's visibility
+    timeout (a batching window that leaves no time), before anything is received or sent."""
+    from presso_metrics.entrypoints.worker import batch_budget
+
+    stack = open_stack(settings)
+    try:
+        batch_budget(stack.queue, options)
+    finally:
+        stack.close()
+
+
 def run_worker(settings: Settings, options: Any) -> Any:
     from presso_metrics.entrypoints.worker import run, stop_on_signals
 
     if not settings.aws:
         bootstrap.provision_stack(settings)
+    check_consumers(settings, options)  # before anything runs or is shown
     depth = bootstrap.start_consuming(settings)
     stop = threading.Event()
     stop_on_signals(stop)
@@ -204,7 +244,9 @@ def run_worker(settings: Settings, options: Any) -> Any:
 @shops_option
 @click.option("--serve", "serve_after", is_flag=True, help="Then serve the dashboard.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --serve.")
-@click.option("--port", default=8080, show_default=True, help="With --serve.")
+@click.option(
+    "--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="With --serve."
+)
 @horizon_option
 @stack_options
 @handle_errors

@@ -74,7 +74,13 @@ def dlq() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
-@click.option("--limit", default=1000, show_default=True, help="At most this many.")
+@click.option(
+    "--limit",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="List at most this many messages (1 or more).",
+)
 @stack_options
 @handle_errors
 def dlq_list(fmt: str, limit: int, **options: Any) -> None:
@@ -83,9 +89,22 @@ def dlq_list(fmt: str, limit: int, **options: Any) -> None:
     stack = open_stack(settings, readonly=True)
     try:
         letters = list_dead_letters(stack.dead_letters, limit)
+        held = stack.dead_letters.depth().total
     finally:
         stack.close()
+    about = "about " if settings.aws else ""  # SQS's counts are approximate
+    if not letters and held and fmt == "table":
+        terminal.out.print(
+            f"the dead-letter queue holds {about}{held} messages, none visible now (received "
+            "by another command, such as a redrive in progress); list again in a moment"
+        )
+        return
     terminal.print_dead_letters(letters, fmt)
+    if held > limit:
+        err.print(
+            f"listed the first {limit} of the {about}{held} messages in the dead-letter queue; "
+            f"give --limit {held} to list them all"
+        )
 
 
 @dlq.command("redrive")
@@ -143,7 +162,13 @@ def metrics(fmt: str, rule_pattern: bool, **options: Any) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: a free one, said when serving starts).",
+)
 @click.option(
     "--allow-host",
     "allow_hosts",

@@ -15,7 +15,7 @@ from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.ports import MetricsStore
 from presso_metrics.views import data_span, metric_rows
 
-MAX_RANGE_DAYS = 3660  # ten years of days in one answer
+MAX_RANGE_DAYS = 3660  # ten years of days in one answer, both ends included
 ECHO_LIMIT = 40  # an error message quotes at most this many characters of what was sent
 
 # The dashboard loads nothing from elsewhere and runs no inline script.
@@ -95,11 +95,13 @@ def rows(
             end, filled = found[1], [*filled, "'to' is the last day with data"]
         if start > end:
             return []  # the range asked for holds no data
-    if (end - start).days > MAX_RANGE_DAYS:
+    days = (end - start).days + 1  # both ends included
+    if days > MAX_RANGE_DAYS:
         raise ApiError(
             400,
-            f"the range from {start} to {end} is longer than {MAX_RANGE_DAYS} days"
-            + (f" ({', '.join(filled)})" if filled else "")
-            + "; ask for less",
+            f"the range from {start} to {end} is longer than {MAX_RANGE_DAYS} days ({days} "
+            "days, both ends included"
+            + (f"; {', '.join(filled)}" if filled else "")
+            + "); ask for less",
         )
     return [r.as_dict() for r in metric_rows(store, metric, start, end)]

@@ -13,10 +13,16 @@ locally, Mangum in Lambda): an ASGI middleware around the whole application.
   ``no-store`` on errors (a 503 must not outlive its cause), ``public, max-age=3600`` on the
   static files, ``no-cache`` on everything else (the counts change as events are counted: a
   cache must ask again every time).
+- **Size** (:class:`ResponseSizeLimit`, just inside the policy): AWS Lambda cannot return a
+  response document over 6,291,556 bytes (API Gateway would answer 502 with no reason). An
+  answer that would make a larger document is replaced by **413** saying what to ask instead (a
+  shorter range, or ``Accept-Encoding: gzip``); the local server answers the same, so the two
+  front ends cannot differ.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection
 
@@ -120,3 +126,96 @@ class HttpPolicy:
             },
             status_code=421,
         )
+
+
+# The largest response document a Lambda function may return: its runtime refuses more with
+# "Exceeded maximum allowed payload size (6291556 bytes)" and API Gateway answers 502.
+LAMBDA_RESPONSE_BYTES = 6_291_556
+# What an answer's document may take, as ResponseSizeLimit measures it (status, headers and the
+# body as Mangum carries it): 291,556 bytes (4.6 %) under Lambda's limit, for what the runtime's
+# or a later Mangum's encoding of the document may add.
+RESPONSE_LIMIT = 6_000_000
+_DROPPED_EXTENSIONS = ("http.response.pathsend", "http.response.zerocopysend")  # not measurable
+
+
+def base64_size(n: int) -> int:
+    return 4 * ((n + 2) // 3)
+
+
+def document_size(path: str, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> int:
+    """An upper bound of the size of the response document a Lambda function returns for this
+    answer (through Mangum, behind API Gateway): the status, the headers with the policy's, and
+    the body as the larger of its two encodings: base64 (binary or compressed bodies) and
+    JSON-string text (every quote, backslash, control or non-ASCII character escaped)."""
+    named = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
+    named.update({k.lower(): v for k, v in response_headers(path, status).items()})
+    envelope = {"statusCode": status, "headers": named, "body": "", "isBase64Encoded": False}
+    try:
+        as_text = len(json.dumps(body.decode("utf-8"))) - 2  # its quotes are in the envelope
+    except UnicodeDecodeError:
+        as_text = 0  # not text: only ever sent base64
+    return len(json.dumps(envelope)) + max(base64_size(len(body)), as_text)
+
+
+class ResponseSizeLimit:
+    """Holds each answer until it is complete, and answers 413 instead when its document
+    (:func:`document_size`) would be over ``limit``. The answers are built in memory anyway
+    (JSON, CSV) or are small files; a body is dropped as soon as it is over the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int = RESPONSE_LIMIT) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extensions = {
+            k: v for k, v in scope.get("extensions", {}).items() if k not in _DROPPED_EXTENSIONS
+        }
+        held: list[Message] = []
+        chunks: list[bytes] = []
+        received = 0
+
+        async def hold(message: Message) -> None:
+            nonlocal received
+            if message["type"] != "http.response.body":
+                held.append(message)
+                return
+            body = message.get("body", b"")
+            received += len(body)
+            if base64_size(received) <= self.limit:
+                chunks.append(body)
+            else:  # over the limit whatever its encoding: nothing more is kept
+                chunks.clear()
+
+        await self.app(dict(scope, extensions=extensions), receive, hold)
+        if not held or held[0]["type"] != "http.response.start":
+            return
+        start = held[0]
+        body = b"".join(chunks)
+        size = base64_size(received)
+        if len(body) == received:
+            size = document_size(scope["path"], start["status"], start.get("headers", []), body)
+        if size > self.limit:
+            await too_large(scope, received, self.limit)(scope, receive, send)
+            return
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+        for message in held[1:]:
+            await send(message)
+
+
+def too_large(scope: Scope, size: int, limit: int) -> JSONResponse:
+    """413: the answer's size, the limit, and what to ask instead."""
+    accepted = b",".join(v for k, v in scope["headers"] if k.lower() == b"accept-encoding")
+    ways = "ask for fewer days ('from' and 'to')"
+    if b"gzip" not in accepted:  # as GZipMiddleware decides: this answer was not compressed
+        ways += ", or send Accept-Encoding: gzip (answers are then ten times smaller or more)"
+    return JSONResponse(
+        {
+            "detail": f"this answer ({size / 1e6:.1f} MB) does not fit in a response of this API "
+            f"(at most {limit / 1e6:.1f} MB once encoded: AWS Lambda's limit); {ways}"
+        },
+        status_code=413,
+    )

@@ -6,7 +6,9 @@ docs (Swagger UI 5, vendored in static/vendor/swagger). No CDN, no network.
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import sys
 from collections.abc import Collection
 from importlib import resources
@@ -26,8 +28,8 @@ from presso_metrics import __version__, bootstrap
 from presso_metrics.bootstrap import Settings
 from presso_metrics.domain.metrics import MetricSet
 from presso_metrics.entrypoints import failures, http_api
-from presso_metrics.entrypoints.http_policy import HttpPolicy
-from presso_metrics.exceptions import PressoMetricsError
+from presso_metrics.entrypoints.http_policy import HttpPolicy, ResponseSizeLimit
+from presso_metrics.exceptions import ConfigError, PressoMetricsError
 from presso_metrics.ports import MetricsStore
 from presso_metrics.views import Row, rows_csv
 
@@ -174,9 +176,14 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/swagger", StaticFiles(directory=STATIC / "vendor" / "swagger"), name="swagger")
     # Answers of a few KB and more travel compressed to clients that accept it (JSON shrinks
-    # about tenfold): a long range of hourly histograms stays far from Lambda's 6 MB limit.
-    # Inside the policy, so a HEAD answers with the headers of the (compressed) GET.
+    # about tenfold). Inside the policy, so a HEAD answers with the headers of the (compressed)
+    # GET.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Around the compression, so it measures what is sent: an answer over Lambda's response
+    # limit becomes a 413 saying what to ask instead, here as in Lambda. Hourly histograms take
+    # about 1.5 MB of JSON a shop and 60 days: at four shops about 45 days fit uncompressed, and
+    # about thirty times more with gzip, which browsers ask for.
+    app.add_middleware(ResponseSizeLimit)
     app.add_middleware(HttpPolicy, allowed_hosts=allowed_hosts)
     return app
 
@@ -200,7 +207,9 @@ def default_hosts(host: str) -> set[str]:
 
 def serve(settings: Settings, host: str, port: int, allow_hosts: Collection[str] = ()) -> None:
     """Serve until interrupted. A store that cannot be read (a missing, locked or outdated
-    database) does not stop it: it says so, and answers 503 until the store can be read."""
+    database) does not stop it: it says so, and answers 503 until the store can be read. An
+    address that cannot be listened on (a port in use) is a ConfigError, before anything is
+    said about serving."""
     import uvicorn
 
     metrics, store = bootstrap.build_reader(settings)  # the table only: no queues needed
@@ -211,6 +220,7 @@ def serve(settings: Settings, host: str, port: int, allow_hosts: Collection[str]
         if failure is None:
             raise
         print(f"warning: {failure.message}; answering 503 until it can be read", file=sys.stderr)
+    sock = listen(host, port)
     if host in ("0.0.0.0", "::", ""):
         print(
             "listening on every interface: requests are answered only for the names given "
@@ -218,5 +228,41 @@ def serve(settings: Settings, host: str, port: int, allow_hosts: Collection[str]
             file=sys.stderr,
         )
     app = create_app(metrics, store, allowed_hosts=default_hosts(host) | set(allow_hosts))
-    print(f"dashboard on http://{host}:{port}/ (API docs at /docs); Ctrl-C to stop", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    url = f"http://{address(host, sock.getsockname()[1])}/"
+    print(f"dashboard on {url} (API docs at /docs); Ctrl-C to stop", flush=True)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+
+
+def address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host`` and ``port`` (0: a free port), as uvicorn binds one; what
+    prevents it is said in one line with what to change."""
+    where = address(host, port)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except socket.gaierror as e:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host!r}: not a known host name or address ({e.strerror}); "
+            "check --host"
+        ) from None
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            why = "address already in use (another server is listening there); stop it or "
+            why += "choose another port with --port"
+        elif e.errno == errno.EACCES:
+            why = "permission denied (ports under 1024 need privileges); choose a port from "
+            why += "1024 with --port"
+        elif e.errno == errno.EADDRNOTAVAIL:
+            why = "not an address of this machine; check --host"
+        else:
+            why = f"{e.strerror}; check --host and --port"
+        raise ConfigError(f"cannot listen on {where}: {why}") from None
+    sock.set_inheritable(True)
+    return sock

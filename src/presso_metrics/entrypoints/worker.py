@@ -141,6 +141,26 @@ def visibility_timeout_of(queue: Queue, options: WorkerOptions) -> int:
     return int(own) if isinstance(own, int) else DEFAULT_VISIBILITY_TIMEOUT
 
 
+def batch_budget(queue: Queue, options: WorkerOptions) -> float:
+    """The seconds a batch has from its first receive (``VISIBILITY_SHARE`` of the visibility
+    timeout); a visibility timeout or batching window that leaves none is refused."""
+    timeout = visibility_timeout_of(queue, options)
+    if timeout < 1:
+        raise ValueError(
+            f"a visibility timeout of {timeout} s leaves no time to process a batch: its "
+            "messages would be visible to another consumer at once; give at least 1 s (SQS's "
+            f"default is {DEFAULT_VISIBILITY_TIMEOUT})"
+        )
+    budget = VISIBILITY_SHARE * timeout
+    if options.batching_window >= budget:
+        raise ValueError(
+            f"a batching window of {options.batching_window:g} s leaves no time to process a "
+            f"batch before its messages' visibility timeout ({timeout} s) ends; use a window "
+            f"under {budget:g} s or a longer visibility timeout"
+        )
+    return budget
+
+
 def consume(
     queue: Queue,
     processor: BatchCounter,
@@ -152,13 +172,7 @@ def consume(
     """Poll ``queue`` until ``stop`` is set (or, with ``drain``, until it is empty)."""
     stats = WorkerStats()
     stop = stop if stop is not None else threading.Event()
-    budget = VISIBILITY_SHARE * visibility_timeout_of(queue, options)
-    if options.batching_window >= budget:
-        raise ValueError(
-            f"a batching window of {options.batching_window:g} s leaves no time to process a "
-            f"batch before its messages' visibility timeout ends; use a window under "
-            f"{budget:g} s or a longer visibility timeout"
-        )
+    budget = batch_budget(queue, options)
     empty_checks = 0
     while not stop.is_set():
         received_at = time.monotonic()
