@@ -18,7 +18,7 @@ from typing import Any
 
 from presso_metrics.domain.counting import ReplayPolicy
 from presso_metrics.domain.dedup import DEFAULT_DEDUP_HORIZON, check_horizon
-from presso_metrics.domain.metrics import MetricSet
+from presso_metrics.domain.metrics import MetricSet, zone_named
 from presso_metrics.domain.metrics_file import load_metrics
 from presso_metrics.exceptions import ConfigError
 from presso_metrics.names import Names
@@ -288,10 +288,13 @@ def env_settings(environ: dict[str, str] | None = None) -> Settings:
         replay = ReplayPolicy(mode, backfill)
     except ValueError as e:
         raise ConfigError(f"REPLAY_MODE/BACKFILL_METRICS: {e}") from None
+    time_zone = env.get("TIME_ZONE") or None
+    if time_zone is not None:
+        zone_named(time_zone, "TIME_ZONE (the stack's TimeZone parameter)")
     return Settings(
         dedup_horizon=_horizon_from(env.get("DEDUP_HORIZON_DAYS")),
         metrics_file=env.get("METRICS_FILE") or None,
-        time_zone=env.get("TIME_ZONE") or None,
+        time_zone=time_zone,
         aws=True,
         names=names,
         replay=replay,

@@ -104,12 +104,6 @@ def test_the_time_zone_parameter_allows_exactly_the_zones_the_functions_can_use(
         assert bad not in allowed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the change to bootstrap.env_settings in /work/notes/fix-surface-readme.md "
-    "(outside this branch's files): the functions' cold start says 'time zone ...: unknown "
-    "time zone', naming neither the TIME_ZONE variable nor the stack's TimeZone parameter",
-)
 def test_a_function_started_with_an_unknown_time_zone_names_the_parameter() -> None:
     with pytest.raises(ConfigError) as refused:
         bootstrap.env_settings({"TIME_ZONE": "Europe/Pari"})
