@@ -130,3 +130,18 @@ def test_a_name_in_composed_form_keeps_its_combining_marks_plain() -> None:
 def test_safe_json_escapes_blank_characters() -> None:
     assert safe_json("Latte\u3164", indent=None) == r'"Latte\u3164"'
     assert json.loads(safe_json("Latte\u3164")) == "Latte\u3164"
+
+
+@pytest.mark.parametrize(("n", "title"), [(1, "1 dead letter"), (2, "2 dead letters")])
+def test_the_dead_letter_table_title_agrees_with_its_count(
+    n: int, title: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from presso_metrics.dead_letters import DeadLetter
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(terminal, "out", Console(file=buffer, width=200))
+    letters = [
+        DeadLetter(f"m{i}", "{", "invalid_json", "not JSON", None, None, None, 1) for i in range(n)
+    ]
+    terminal.print_dead_letters(letters, "table")
+    assert buffer.getvalue().splitlines()[0].strip() == title

@@ -236,7 +236,8 @@ def print_dead_letters(letters: Sequence[DeadLetter], fmt: str) -> None:
     if not letters:
         out.print("the dead-letter queue is empty")
         return
-    table = RichTable(title=f"{len(letters)} dead letters", title_justify="left")
+    noun = "dead letter" if len(letters) == 1 else "dead letters"
+    table = RichTable(title=f"{len(letters)} {noun}", title_justify="left")
     for column in ("message id", "reason", "field", "metric", "why", "body"):
         table.add_column(column, overflow="fold")
     for d in letters:
